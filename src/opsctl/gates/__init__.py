@@ -1,0 +1,1 @@
+"""Gates: the checks of the Definition of Done that `opsctl verify` runs."""

@@ -1,0 +1,1 @@
+"""The migrations gate: reversible, safe and in step with the models."""
