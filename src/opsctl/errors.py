@@ -99,7 +99,7 @@ class ToolError(DependencyError):
     """A wrapped tool crashed or produced output opsctl cannot read."""
 
 
-class InterruptedByUser(OpsctlError):
+class InterruptedByUser(OpsctlError):  # noqa: N818 (a user action, not an error)
     """The user pressed Ctrl-C; whatever was started has been stopped."""
 
     exit_code = ExitCode.INCOMPLETE

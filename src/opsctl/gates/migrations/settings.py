@@ -1,10 +1,15 @@
-"""The ``migrations`` section of ``checks/definition-of-done.yaml``."""
+"""The ``migrations`` section of ``checks/definition-of-done.yaml`` (documented in
+``docs/migrations-gate.md``)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+
+from pydantic import Field, PositiveInt, field_validator
 
 from opsctl.config.models import StrictModel
+
+_RULE_ID = re.compile(r"^MIG\d{3}$")
 
 
 class LintSettings(StrictModel):
@@ -13,13 +18,31 @@ class LintSettings(StrictModel):
     ignore: list[str] = Field(default_factory=list, description="Rule ids not checked at all.")
     warn: list[str] = Field(default_factory=list, description="Rule ids reported as warnings.")
 
+    @field_validator("ignore", "warn")
+    @classmethod
+    def _rule_ids(cls, value: list[str]) -> list[str]:
+        for rule in value:
+            if not _RULE_ID.match(rule):
+                raise ValueError(f"'{rule}' is not a rule id like MIG001 (docs/migrations-gate.md)")
+        return value
+
 
 class MigrationsSettings(StrictModel):
     """Thresholds and options of the migrations gate."""
 
     drift: bool = Field(default=True, description="Compare the models' metadata with the schema.")
     lint: LintSettings = Field(default_factory=LintSettings)
-    data: dict[str, int] = Field(
+    data: dict[str, PositiveInt] = Field(
         default_factory=dict,
         description="Rows seeded per table before each step; they must survive it.",
+    )
+    allow: list[str] = Field(
+        default_factory=list,
+        description="Drift allowances: glob patterns of object descriptions, e.g. "
+        "'index ix_legacy_* on tasks', reported as accepted instead of failing.",
+    )
+    models: str | None = Field(
+        default=None,
+        description="Package whose modules must all be imported by the metadata "
+        "(default: the metadata's module, when it is a package).",
     )

@@ -1,0 +1,1 @@
+"""PostgreSQL servers opsctl uses: the embedded one, and throwaway databases for checks."""

@@ -1,0 +1,1 @@
+"""Environments of a service: listing them and checking their health (``opsctl env``)."""

@@ -1,0 +1,256 @@
+"""The coverage gate: tests pass, and total, per-path and diff coverage meet their thresholds."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import coverage
+
+from opsctl.gates.coverage import diff as git_diff
+from opsctl.gates.coverage.measure import TestRun, clean_environ, run_tests
+from opsctl.gates.coverage.settings import CoverageSettings
+from opsctl.gates.coverage.thresholds import (
+    Ratio,
+    diff_ratio,
+    file_ratio,
+    line_ranges,
+    path_ratio,
+    total_ratio,
+)
+from opsctl.gates.interface import (
+    Finding,
+    Gate,
+    GateContext,
+    GateError,
+    GateResult,
+    Measurement,
+    Severity,
+    Status,
+)
+
+
+class CoverageGate(Gate):
+    name = "coverage"
+    description = "The service's tests pass, and cover enough of its code (lines and branches)."
+
+    def skip_reason(self, context: GateContext) -> str | None:
+        if getattr(context.definition_of_done, "coverage", None) is None:
+            return "the Definition of Done has no coverage section"
+        return None
+
+    def run(self, context: GateContext) -> GateResult:
+        settings: CoverageSettings = context.definition_of_done.coverage
+        project = context.project
+        root = project.root
+        sources = [project.resolve(source) for source in project.config.service.source]
+        missing = [str(source) for source in sources if not source.exists()]
+        if missing:
+            raise GateError("service.source does not exist: " + ", ".join(missing))
+        result = GateResult(gate=self.name, status=Status.PASSED, summary="")
+        result.tools["coverage.py"] = coverage.__version__
+        with tempfile.TemporaryDirectory(prefix="opsctl-coverage-") as workdir:
+            environ = clean_environ()
+            with _database(context) as database_url:
+                if database_url is not None:
+                    environ["DATABASE_URL"] = database_url
+                    result.details["database"] = "throwaway database"
+                context.progress("running the tests under coverage")
+                tests = run_tests(
+                    test_command=project.config.service.tests,
+                    root=root,
+                    sources=sources,
+                    workdir=Path(workdir),
+                    environ=environ,
+                    timeout_s=settings.timeout_s,
+                    cancelled=context.cancelled,
+                )
+        context.progress("judging the numbers")
+        _judge_tests(tests, result)
+        if tests.report is None:
+            result.reasons.extend(tests.problems)
+        else:
+            _judge_numbers(context, settings, tests.report, result)
+        result.status = _verdict(result)
+        result.summary = _summary(result)
+        return result
+
+
+@contextmanager
+def _database(context: GateContext) -> Iterator[str | None]:
+    """A throwaway database on the environment's server, or ``None`` if it has no database."""
+    if context.environment.database_url is None:
+        yield None
+        return
+    from opsctl.database.servers import server_admin_url
+    from opsctl.database.throwaway import throwaway_database
+
+    context.progress("creating a throwaway database")
+    with throwaway_database(server_admin_url(context.project, context.environment)) as url:
+        yield url
+
+
+def _judge_tests(tests: TestRun, result: GateResult) -> None:
+    result.details["test_command_exit_code"] = tests.run.returncode
+    result.details["tests_run"] = tests.tests_counted
+    result.details["failing_tests"] = tests.failing_tests
+    for name in tests.failing_tests:
+        result.findings.append(
+            Finding(
+                rule="coverage/failing-test",
+                message=f"test failed: {name}",
+                help="fix the test or the code; the coverage gate needs a green test run",
+            )
+        )
+    code = tests.run.returncode
+    if code == 0:
+        return
+    if code == 5 and tests.tests_counted in (None, 0):  # pytest: no tests collected
+        result.reasons.append("the test command collected no tests (exit 5)")
+    elif not tests.failing_tests:
+        tail = "\n".join((tests.run.stdout + tests.run.stderr).strip().splitlines()[-5:])
+        result.findings.append(
+            Finding(
+                rule="coverage/test-command-failed",
+                message=f"the test command exited with {code}: {tail}"[:2000],
+                help="run the service's test command (service.tests) locally and fix it",
+            )
+        )
+
+
+def _judge_numbers(
+    context: GateContext, settings: CoverageSettings, report: dict[str, Any], result: GateResult
+) -> None:
+    files: dict[str, Any] = report["files"]
+    result.details["files_measured"] = len(files)
+    total = total_ratio(report)
+    if settings.total is not None or total.total:
+        result.measurements.append(_measure("total coverage", total, settings.total))
+    if total.total == 0:
+        result.reasons.append("coverage found no measurable code in service.source")
+    for glob, threshold in settings.paths.items():
+        ratio, matched = path_ratio(glob, report)
+        if not matched:
+            result.reasons.append(f"paths: '{glob}' matches no measured file (check the glob)")
+        result.measurements.append(_measure(f"coverage of {glob}", ratio, threshold))
+    if settings.diff is not None:
+        _judge_diff(context, settings, report, result)
+    _worst_files(settings, files, result)
+
+
+def _judge_diff(
+    context: GateContext, settings: CoverageSettings, report: dict[str, Any], result: GateResult
+) -> None:
+    root = context.project.root
+    assert settings.diff is not None
+    try:
+        ref, commit = git_diff.merge_base(root, context.base_ref or settings.base)
+        changes = git_diff.changed_lines(root, commit, context.project.config.service.source)
+    except GateError as error:
+        result.reasons.append(f"diff coverage not measured: {error}")
+        result.measurements.append(Measurement("diff coverage", None, settings.diff, "%"))
+        return
+    coverage_of_diff = diff_ratio(changes, report, root)
+    result.details["diff"] = {
+        "base": ref,
+        "merge_base": commit,
+        "changed_files": sorted(changes),
+        "files_without_coverage_data": coverage_of_diff.without_data,
+        "uncovered_lines": coverage_of_diff.uncovered,
+    }
+    if coverage_of_diff.ratio.total == 0:
+        result.measurements.append(
+            Measurement(f"diff coverage vs {ref}", None, settings.diff, "%", passed=True)
+        )
+        result.details["diff"]["note"] = "no changed code lines since the base"
+        return
+    measurement = _measure(f"diff coverage vs {ref}", coverage_of_diff.ratio, settings.diff)
+    result.measurements.append(measurement)
+    if measurement.passed:
+        return
+    for path, lines in coverage_of_diff.uncovered.items():
+        no_data = (
+            " (no coverage data: never imported?)" if path in coverage_of_diff.without_data else ""
+        )
+        result.findings.append(
+            Finding(
+                rule="coverage/diff-uncovered",
+                message=f"changed lines not covered{no_data}: {line_ranges(lines)}",
+                file=path,
+                line=lines[0],
+                help="add tests that run these changed lines",
+            )
+        )
+
+
+def _measure(name: str, ratio: Ratio, threshold: float | None) -> Measurement:
+    passed = None if threshold is None else ratio.meets(threshold)
+    return Measurement(name, ratio.shown(), threshold, "%", ">=", passed)
+
+
+def _worst_files(settings: CoverageSettings, files: dict[str, Any], result: GateResult) -> None:
+    ranked = sorted(
+        ((file_ratio(entry), name) for name, entry in files.items()),
+        key=lambda item: (item[0].percent if item[0].percent is not None else 101, item[1]),
+    )
+    worst: list[dict[str, Any]] = []
+    for ratio, name in ranked[: settings.worst_files]:
+        if ratio.percent is None or ratio.covered == ratio.total:
+            continue
+        entry = files[name]
+        missing_lines: list[int] = entry.get("missing_lines", [])
+        missing_branches = [f"{a}->{b}" for a, b in entry.get("missing_branches", [])]
+        worst.append(
+            {
+                "file": name,
+                "percent": ratio.shown(),
+                "missing_lines": line_ranges(missing_lines),
+                "missing_branches": missing_branches,
+            }
+        )
+        branches = (
+            f"; branches not taken: {', '.join(missing_branches[:10])}" if missing_branches else ""
+        )
+        result.findings.append(
+            Finding(
+                rule="coverage/low-file",
+                message=(
+                    f"{ratio.shown():.2f}% covered; lines not run: "
+                    f"{line_ranges(missing_lines) or 'none'}{branches}"
+                ),
+                severity=Severity.NOTE,
+                file=name,
+                line=missing_lines[0] if missing_lines else None,
+            )
+        )
+    result.details["worst_files"] = worst
+
+
+def _verdict(result: GateResult) -> Status:
+    failed = any(m.passed is False for m in result.measurements) or any(
+        f.severity is Severity.ERROR and not f.accepted for f in result.findings
+    )
+    if failed:
+        return Status.FAILED
+    if result.reasons or any(m.value is None and m.passed is None for m in result.measurements):
+        return Status.INCOMPLETE
+    return Status.PASSED
+
+
+def _summary(result: GateResult) -> str:
+    parts = []
+    for m in result.measurements:
+        if m.threshold is None:
+            parts.append(f"{m.name} {m.render_value()}")
+        else:
+            sign = "<" if m.passed is False else ">="
+            parts.append(f"{m.name} {m.render_value()} {sign} {m.threshold:.2f}%")
+    failing = result.details.get("failing_tests") or []
+    if failing:
+        parts.insert(0, f"{len(failing)} failing test(s)")
+    if result.reasons:
+        parts.append(result.reasons[0])
+    return "; ".join(parts) or "nothing measured"

@@ -1,0 +1,121 @@
+"""The ``load`` section of ``checks/definition-of-done.yaml``.
+
+Durations are written ``500ms``, ``10s``, ``2m`` or as a number of seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from opsctl.config.models import StrictModel
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+DEFAULT_MAX_GENERATOR_LAG_MS = 100.0
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``10s``, ``500ms``, ``2m``, ``1h`` or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 10s, 500ms or 2m")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration (write 10s, 500ms, 2m or 1h)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+class SlaMatch(StrictModel):
+    """Which operations an SLA applies to: one GraphQL operation, or every operation of a tag."""
+
+    tag: str | None = Field(default=None, description="Locust task tag, e.g. simple or complex.")
+    operation: str | None = Field(default=None, description="GraphQL operationName.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SlaMatch:
+        if (self.tag is None) == (self.operation is None):
+            raise ValueError("give exactly one of 'tag' or 'operation'")
+        return self
+
+    def describe(self) -> str:
+        return f"operation {self.operation}" if self.operation else f"tag {self.tag}"
+
+
+class Sla(StrictModel):
+    """Latency and error budget for the operations it matches (each operation on its own)."""
+
+    match: SlaMatch
+    p95_ms: float = Field(gt=0, description="P95 latency must be below this (ms).")
+    p99_ms: float | None = Field(default=None, gt=0, description="P99 must be below this (ms).")
+    max_error_rate: float = Field(
+        default=0.01, ge=0, le=1, description="Largest share of failed requests (0.01 = 1 %)."
+    )
+    min_samples: int | None = Field(
+        default=None,
+        ge=1,
+        description="Overrides the section's min_samples for these operations (rare ones).",
+    )
+
+
+class LoadSettings(StrictModel):
+    """Thresholds and run parameters of the load gate."""
+
+    scenario: str = Field(description="Locust file, relative to the repository root.")
+    rate: float = Field(gt=0, description="Target arrivals per second (open model).")
+    warmup: float = Field(default=10.0, ge=0, description="Excluded from the verdict (duration).")
+    duration: float = Field(default=60.0, gt=0, description="Measured window (duration).")
+    min_samples: int = Field(default=1000, ge=1, description="Per operation with an SLA.")
+    workers: int = Field(default=1, ge=1, le=64, description="Load generator processes.")
+    slas: list[Sla] = Field(min_length=1, description="SLAs per operation or per tag.")
+    remote_workers: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="Generators on other machines (opsctl load worker --master HOST).",
+    )
+    master_bind: str = Field(
+        default="127.0.0.1:5557",
+        pattern=r"^[^\s:]*:\d{1,5}$",
+        description="host:port the remote workers connect to (0.0.0.0:5557 to accept others).",
+    )
+    server_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Uvicorn workers when opsctl starts the service (local).",
+    )
+    max_rate_per_worker: float = Field(
+        default=400.0,
+        gt=0,
+        description="Highest rate one generator process is trusted to sustain (benchmarks/).",
+    )
+    max_generator_lag_ms: float = Field(
+        default=DEFAULT_MAX_GENERATOR_LAG_MS,
+        gt=0,
+        description="P99 event-loop lag of a generator above this: invalid.",
+    )
+    max_users: int = Field(
+        default=1000, ge=1, description="Concurrent in-flight arrivals per generator process."
+    )
+    drain_timeout: float = Field(
+        default=10.0, gt=0, description="How long in-flight requests may finish after the window."
+    )
+    server_metric: str = Field(
+        default="http_request_duration_seconds",
+        description="Prometheus histogram on the service's /metrics for the server-side P95.",
+    )
+    seed_scale: str = Field(default="large", description="Seed scale for local runs.")
+    service_environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra environment variables of the service opsctl starts on local "
+        "(e.g. rate limits sized for one load generator IP).",
+    )
+
+    @field_validator("warmup", "duration", "drain_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)

@@ -1,0 +1,156 @@
+"""Run a project's Alembic migrations one step at a time on a database opsctl chose.
+
+The project's ``env.py`` runs unchanged; it receives opsctl's connection as
+``config.attributes["connection"]`` (the convention pytest-alembic also uses) and the URL as
+``sqlalchemy.url``. One :class:`ScriptDirectory` is loaded once and reused for every step, so a
+step costs one ``env.py`` run, not a re-read of the whole history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from configparser import Error as ConfigParserError
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationStep
+from alembic.script import ScriptDirectory
+
+from opsctl.database.urls import to_sqlalchemy
+from opsctl.errors import ConfigError
+from opsctl.gates.migrations.snapshot import fetch
+
+VERSION_TABLE = "alembic_version"
+
+
+@contextlib.contextmanager
+def project_imports(root: Path, extra: list[Path]) -> Iterator[None]:
+    """Make the project importable; afterwards forget the modules only this made importable.
+
+    Forgetting them lets one process check several projects (tests, benchmarks) whose
+    modules share names. Modules importable without these paths (an installed service, opsctl
+    itself, the virtualenv) stay: another gate running in the same process may use them.
+    """
+    importable = [Path(entry or ".").resolve() for entry in sys.path]
+    paths = [str(path) for path in (*extra, root / "src", root)]
+    before = set(sys.modules)
+    sys.path[:0] = paths
+    try:
+        yield
+    finally:
+        for path in paths:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(path)
+        for name in set(sys.modules) - before:
+            module_file = getattr(sys.modules.get(name), "__file__", None)
+            if module_file is None:
+                continue
+            location = Path(module_file).resolve()
+            if location.is_relative_to(root.resolve()) and not any(
+                location.is_relative_to(entry) for entry in importable
+            ):
+                del sys.modules[name]
+
+
+class AlembicProject:
+    """A project's Alembic configuration, with ``script_location`` made absolute."""
+
+    def __init__(self, ini_path: Path) -> None:
+        if not ini_path.is_file():
+            raise ConfigError("Alembic config file not found", file=str(ini_path))
+        self.ini_path = ini_path
+        self.config = Config(str(ini_path))
+        try:
+            self.config.file_config.sections()  # read the file now (memoized)
+            location = self.config.get_main_option("script_location")
+            prepend = self.config.get_main_option("prepend_sys_path") or ""
+        except ConfigParserError as error:
+            raise ConfigError(f"cannot read it: {error}", file=str(ini_path)) from None
+        if not location:
+            raise ConfigError("no script_location", file=str(ini_path), key="script_location")
+        if ":" not in location or Path(location).is_absolute():
+            # Alembic resolves relative paths against the working directory; users run it from
+            # the folder of alembic.ini, so that is what opsctl resolves against.
+            location_path = (ini_path.parent / location).resolve()
+            self.config.set_main_option("script_location", str(location_path).replace("%", "%%"))
+            self.versions_dir = location_path / "versions"
+        else:
+            self.versions_dir = Path()  # package resource: history reads it through Alembic
+        self.sys_paths = [
+            (ini_path.parent / entry).resolve()
+            for entry in prepend.replace(",", " ").replace(":", " ").split()
+        ]
+        # env.py configures logging from the file only when it has a name: opsctl's output
+        # must not be interleaved with Alembic's INFO lines.
+        self.config.config_file_name = None
+        self.config.attributes["configure_logger"] = False
+        self._script: ScriptDirectory | None = None
+
+    @property
+    def script(self) -> ScriptDirectory:
+        if self._script is None:
+            self._script = ScriptDirectory.from_config(self.config)
+        return self._script
+
+    def chain(self) -> list[str]:
+        """Revision ids from base to head (a single-head history)."""
+        return [rev.revision for rev in reversed(list(self.script.walk_revisions()))]
+
+    def _run(self, connection: sa.Connection, url: str, fn: Any, **options: Any) -> None:
+        self.config.attributes["connection"] = connection
+        # the psycopg 3 form: an env.py that builds its own engine must not need psycopg2
+        self.config.set_main_option("sqlalchemy.url", to_sqlalchemy(url).replace("%", "%%"))
+        try:
+            with EnvironmentContext(self.config, self.script, fn=fn, **options):
+                self.script.run_env()
+        finally:
+            self.config.attributes.pop("connection", None)
+        if connection.in_transaction():
+            connection.commit()
+
+    def prepare(self, connection: sa.Connection, url: str) -> None:
+        """Create the empty version table, so the base state already has it."""
+        self._run(connection, url, lambda _rev, _context: [])
+
+    def upgrade(self, connection: sa.Connection, url: str, destination: str) -> None:
+        script = self.script
+        self._run(
+            connection,
+            url,
+            lambda rev, _context: script._upgrade_revs(destination, rev),
+            destination_rev=destination,
+        )
+
+    def downgrade_one(self, connection: sa.Connection, url: str, revision: str) -> None:
+        """Run exactly ``revision``'s downgrade, leaving other branches where they are.
+
+        (``alembic downgrade <parent>`` would also undo a sibling branch, or do nothing when
+        the parent is another branch's head.)
+        """
+        script = self.script
+        step = MigrationStep.downgrade_from_script(
+            script.revision_map, script.get_revision(revision)
+        )
+        self._run(connection, url, lambda _rev, _context: [step])
+
+    def has_version_table(self, connection: sa.Connection) -> bool:
+        """True when ``connection``'s database has a table: :meth:`prepare` made it there."""
+        query = (
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        )
+        return bool(fetch(connection, query)[0][0])
+
+    def current(self, connection: sa.Connection) -> list[str]:
+        """Revisions recorded in the version table of ``connection``'s database."""
+        try:
+            rows = fetch(connection, f"SELECT version_num FROM {VERSION_TABLE}")  # noqa: S608
+        except psycopg.Error:
+            return []
+        return sorted(str(row[0]) for row in rows)

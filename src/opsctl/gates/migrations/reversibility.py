@@ -1,0 +1,337 @@
+"""Reversibility by state: every revision's downgrade restores exactly what was there before.
+
+One throwaway database walks the history from base to head. For each revision: the snapshot
+before (the previous step's result, so history runs once), upgrade, snapshot, downgrade,
+compare with before, upgrade again, compare with the first upgrade. Only when a step fails and
+leaves the database in an unknown state is a fresh database migrated to that revision from
+scratch, so the rest of the history is still checked.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from opsctl.database.throwaway import throwaway_database
+from opsctl.database.urls import to_sqlalchemy
+from opsctl.gates.interface import Finding, Severity
+from opsctl.gates.migrations import data
+from opsctl.gates.migrations.alembic_env import AlembicProject
+from opsctl.gates.migrations.history import (
+    IRREVERSIBLE_MARKER,
+    History,
+    Revision,
+    shown_path,
+)
+from opsctl.gates.migrations.lint import downgrade_is_empty
+from opsctl.gates.migrations.snapshot import Difference, Snapshot, compare, take_snapshot
+
+_SHORT = 160  # definitions longer than this are not quoted in messages
+
+
+ENVIRONMENT_MISMATCH = (
+    "env.py did not migrate the database opsctl gave it: it must use "
+    "config.attributes['connection'] when set (or sqlalchemy.url)"
+)
+
+
+class _UpgradeFailedError(Exception):
+    """A revision's upgrade failed (reported): nothing after it can be checked."""
+
+
+class EnvironmentMismatchError(Exception):
+    """env.py migrated some other database than the one opsctl gave it."""
+
+
+@dataclass
+class WalkResult:
+    findings: list[Finding] = field(default_factory=list)
+    head: Snapshot | None = None  # the schema at head, for the drift check
+    checked: int = 0  # revisions whose round trip was compared
+    irreversible: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # what could not be judged
+    seeded: dict[str, int] = field(default_factory=dict)  # table -> most rows checked at once
+
+
+def _error_text(error: BaseException) -> str:
+    original = getattr(error, "orig", None) or error
+    first = str(original).strip().splitlines()
+    return f"{type(original).__name__}: {first[0] if first else ''}"
+
+
+def _function_line(path: Path, name: str) -> int | None:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return node.lineno
+    return None
+
+
+def describe_downgrade(
+    revision: str, difference: Difference, upgraded: Snapshot
+) -> tuple[str, str]:
+    """Message and fix for one object the downgrade did not restore."""
+    thing = difference.key.describe()
+    prefix = f"after downgrading {revision}, {thing}"
+    if difference.before is None:
+        existed = "still exists" if difference.key in upgraded else "exists (it did not before)"
+        return f"{prefix} {existed}", f"drop {thing} in downgrade()"
+    if difference.after is None:
+        return (
+            f"{prefix} is missing (it existed before the upgrade)",
+            f"re-create {thing} in downgrade()",
+        )
+    return f"{prefix} {_changed(difference)}", f"restore {thing} in downgrade()"
+
+
+def _changed(difference: Difference) -> str:
+    before, after = difference.before or "", difference.after or ""
+    if len(before) <= _SHORT and len(after) <= _SHORT:
+        return f"is `{after}` but was `{before}` before the upgrade"
+    return "is defined differently than before the upgrade"
+
+
+class _Walk:
+    def __init__(
+        self,
+        project: AlembicProject,
+        history: History,
+        root: Path,
+        data_tables: dict[str, int],
+        progress: Callable[[str], None],
+        cancelled: threading.Event,
+    ) -> None:
+        self.cancelled = cancelled
+        self.project = project
+        self.history = history
+        self.root = root
+        self.data_tables = data_tables
+        self.progress = progress
+        self.result = WalkResult()
+        self.stopped = False
+
+    def shown(self, revision: Revision) -> str:
+        return shown_path(revision.file, self.root)
+
+    def finding(self, revision: Revision, rule: str, message: str, fix: str, fn: str) -> None:
+        self.result.findings.append(
+            Finding(
+                f"migrations/{rule}",
+                message,
+                file=self.shown(revision),
+                line=_function_line(revision.file, fn),
+                help=fix,
+            )
+        )
+
+    @contextlib.contextmanager
+    def database(self, server_url: str, at: str | None) -> Iterator[tuple[sa.Connection, str]]:
+        """A throwaway database with the version table, migrated to ``at`` if given."""
+        with throwaway_database(server_url) as url:
+            engine = sa.create_engine(to_sqlalchemy(url), poolclass=sa.NullPool)
+            try:
+                with engine.connect() as connection:
+                    self.project.prepare(connection, url)
+                    if not self.project.has_version_table(connection):
+                        # caught before any migration ran on whatever env.py connected to
+                        raise EnvironmentMismatchError(ENVIRONMENT_MISMATCH)
+                    if at is not None:
+                        self.project.upgrade(connection, url, at)
+                    yield connection, url
+            finally:
+                engine.dispose()
+
+    def seed_and_read(self, connection: sa.Connection) -> dict[str, data.Rows]:
+        rows: dict[str, data.Rows] = {}
+        for table, count in self.data_tables.items():
+            problem = data.seed(connection, table, count)
+            if problem and problem not in self.result.reasons:
+                self.result.reasons.append(problem)
+            read = data.read_rows(connection, table)
+            if read is not None:
+                rows[table] = read
+                self.result.seeded[table] = max(self.result.seeded.get(table, 0), len(read.rows))
+        return rows
+
+    def check_rows(
+        self, connection: sa.Connection, before: dict[str, data.Rows], revision: Revision, when: str
+    ) -> None:
+        """Report lost rows; tables reported after the upgrade are not reported again."""
+        for table, rows in list(before.items()):
+            problem = data.lost(rows, data.read_rows(connection, table))
+            if problem:
+                del before[table]
+                self.finding(
+                    revision,
+                    "data",
+                    f"after {when} {revision.id}, seeded rows of {table} did not survive: "
+                    f"{problem}",
+                    "keep the data: copy it before changing or dropping what holds it",
+                    "upgrade" if when == "upgrading" else "downgrade",
+                )
+
+    def unknown_data_tables(self, connection: sa.Connection) -> None:
+        """A table of ``data`` that does not exist even at head is a mistake in the section."""
+        for table in self.data_tables:
+            if table not in self.result.seeded and data.read_rows(connection, table) is None:
+                self.result.reasons.append(
+                    f"data not checked for {table}: no such table at head (migrations.data)"
+                )
+
+    def run(self, server_url: str) -> WalkResult:
+        chain = self.project.chain()
+        stack = contextlib.ExitStack()
+        try:
+            connection, url = stack.enter_context(self.database(server_url, None))
+            before = take_snapshot(connection)
+            for index, revision_id in enumerate(chain):
+                if self.cancelled.is_set():
+                    self.stopped = True
+                    self.result.reasons.append(f"stopped before {revision_id}: cancelled")
+                if self.stopped:
+                    break
+                revision = self.history.revisions[revision_id]
+                self.progress(f"migrations: {index + 1}/{len(chain)} {revision_id}")
+                try:
+                    outcome = self.step(connection, url, revision, before)
+                except _UpgradeFailedError:
+                    self.stopped = True
+                    later = len(chain) - index - 1
+                    self.result.reasons.append(
+                        f"stopped at {revision_id}: its upgrade fails"
+                        + (f"; {later} later revision(s) not checked" if later else "")
+                    )
+                    break
+                if outcome is None:
+                    # the database is in an unknown state: continue on a fresh one at this step
+                    stack.close()
+                    try:
+                        connection, url = stack.enter_context(
+                            self.database(server_url, revision_id)
+                        )
+                    except Exception as error:  # the history itself is broken here
+                        self.stopped = True
+                        self.result.reasons.append(
+                            f"stopped at {revision_id}: cannot migrate a fresh database to it "
+                            f"({_error_text(error)}); later revisions were not checked"
+                        )
+                        break
+                    outcome = take_snapshot(connection)
+                before = outcome
+            if not self.stopped:
+                self.result.head = before
+                self.unknown_data_tables(connection)
+        finally:
+            stack.close()
+        return self.result
+
+    def step(
+        self,
+        connection: sa.Connection,
+        url: str,
+        revision: Revision,
+        before: Snapshot,
+    ) -> Snapshot | None:
+        """Round-trip one revision; the snapshot after it, or None if the state is unknown."""
+        seeded = self.seed_and_read(connection) if self.data_tables else {}
+        try:
+            self.project.upgrade(connection, url, revision.id)
+        except Exception as error:  # any error of the user's migration is a finding
+            self.finding(
+                revision,
+                "upgrade",
+                f"upgrading to {revision.id} fails: {_error_text(error)}",
+                "fix upgrade(); it must run on a database at the previous revision"
+                + (" holding the seeded rows" if seeded else ""),
+                "upgrade",
+            )
+            raise _UpgradeFailedError from None
+        if revision.id not in self.project.current(connection):  # other branches may be there
+            raise EnvironmentMismatchError(ENVIRONMENT_MISMATCH)
+        upgraded = take_snapshot(connection)
+        self.check_rows(connection, seeded, revision, "upgrading")
+        if revision.irreversible:
+            self.result.irreversible.append(revision.id)
+            self.result.findings.append(
+                Finding(
+                    "migrations/irreversible",
+                    f"revision {revision.id} is declared irreversible: {revision.irreversible}",
+                    severity=Severity.NOTE,
+                    file=self.shown(revision),
+                    line=_function_line(revision.file, "downgrade"),
+                )
+            )
+            return upgraded
+        source = revision.file.read_text(encoding="utf-8")
+        if downgrade_is_empty(source):
+            self.finding(
+                revision,
+                "reversibility",
+                f"downgrade() of {revision.id} is empty",
+                "undo upgrade() in downgrade(), or declare the revision irreversible with "
+                f'`{IRREVERSIBLE_MARKER} = "reason"` at module level',
+                "downgrade",
+            )
+        try:
+            self.project.downgrade_one(connection, url, revision.id)
+        except Exception as error:  # any error of the user's migration is a finding
+            self.finding(
+                revision,
+                "reversibility",
+                f"downgrading {revision.id} fails: {_error_text(error)}",
+                "fix downgrade(), or declare the revision irreversible with "
+                f'`{IRREVERSIBLE_MARKER} = "reason"` at module level',
+                "downgrade",
+            )
+            intact = revision.id in self.project.current(connection)
+            return upgraded if intact and take_snapshot(connection) == upgraded else None
+        for difference in compare(before, take_snapshot(connection)):
+            message, fix = describe_downgrade(revision.id, difference, upgraded)
+            self.finding(revision, "reversibility", message, fix, "downgrade")
+        self.check_rows(connection, seeded, revision, "downgrading")
+        try:
+            self.project.upgrade(connection, url, revision.id)
+        except Exception as error:  # any error of the user's migration is a finding
+            self.finding(
+                revision,
+                "reversibility",
+                f"upgrading {revision.id} again after its downgrade fails: {_error_text(error)}",
+                "downgrade() leaves something upgrade() creates: drop it in downgrade()",
+                "downgrade",
+            )
+            return None
+        again = take_snapshot(connection)
+        for difference in compare(upgraded, again):
+            self.finding(
+                revision,
+                "reversibility",
+                f"after upgrading {revision.id} again, {difference.key.describe()} differs from "
+                "the first upgrade",
+                "make upgrade() deterministic and downgrade() undo all of it",
+                "upgrade",
+            )
+        self.result.checked += 1
+        return again
+
+
+def walk_history(
+    project: AlembicProject,
+    history: History,
+    server_url: str,
+    root: Path,
+    data_tables: dict[str, int],
+    progress: Callable[[str], None],
+    cancelled: threading.Event | None = None,
+) -> WalkResult:
+    """Round-trip every revision on a throwaway database of ``server_url``."""
+    walk = _Walk(project, history, root, data_tables, progress, cancelled or threading.Event())
+    return walk.run(server_url)

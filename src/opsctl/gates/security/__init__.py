@@ -1,0 +1,1 @@
+"""The security gate: bandit over the code, pip-audit over the pinned dependencies."""

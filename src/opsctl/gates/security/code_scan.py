@@ -1,0 +1,166 @@
+"""bandit over ``service.source``, judged by opsctl rather than by bandit's exit code.
+
+bandit exits 0 when a file does not parse, and turns a ``# nosec`` without a test id (or with
+only free text) into a blanket suppression. So bandit runs with ``--ignore-nosec`` and opsctl
+applies ``# nosec`` itself: only the test ids it names (``# nosec B602`` or ``# nosec: B602,B607``)
+suppress, and a ``# nosec`` naming no test id suppresses nothing and is reported.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+import threading
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opsctl.gates.interface import Finding, GateError, Severity
+from opsctl.gates.security.settings import BanditSettings
+from opsctl.gates.tools import run_tool
+
+_RANK = {"UNDEFINED": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
+_NOSEC = re.compile(r"#\s*nosec\b:?(?P<rest>[^#]*)", re.IGNORECASE)
+_TEST_ID = re.compile(r"^B\d{3}$")
+
+
+@dataclass
+class CodeScan:
+    findings: list[Finding] = field(default_factory=list)
+    unparseable: list[str] = field(default_factory=list)
+    files_scanned: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def nosec_ids(comment: str) -> set[str] | None:
+    """Test ids a ``# nosec`` comment names; ``None`` if the comment is not a nosec at all."""
+    match = _NOSEC.search(comment)
+    if match is None:
+        return None
+    return {
+        token.upper()
+        for token in re.split(r"[\s,]+", match["rest"])
+        if _TEST_ID.match(token.upper())
+    }
+
+
+def nosec_comments(file: Path) -> dict[int, set[str]]:
+    """Line -> test ids of every ``# nosec`` comment (comments only, never string contents)."""
+    found: dict[int, set[str]] = {}
+    try:
+        text = file.read_text(encoding="utf-8", errors="replace")
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                ids = nosec_ids(token.string)
+                if ids is not None:
+                    found[token.start[0]] = ids
+    except (tokenize.TokenError, SyntaxError, OSError):
+        pass  # bandit reports the file as unparseable
+    return found
+
+
+def python_files(root: Path, sources: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for source in sources:
+        path = root / source
+        files.extend([path] if path.is_file() else sorted(path.rglob("*.py")))
+    return files
+
+
+def scan_code(
+    root: Path,
+    sources: list[str],
+    settings: BanditSettings,
+    *,
+    timeout_s: float,
+    cancelled: threading.Event,
+) -> CodeScan:
+    command = [sys.executable, "-m", "bandit", "-r", *sources, "-f", "json", "-q", "--ignore-nosec"]
+    run = run_tool(command, cwd=root, timeout_s=timeout_s, cancelled=cancelled, name="bandit")
+    if run.returncode not in (0, 1):
+        tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
+        raise GateError(f"bandit exited with {run.returncode}: {' '.join(tail)}")
+    try:
+        report: dict[str, Any] = json.loads(run.stdout)
+    except ValueError:
+        raise GateError("bandit wrote no JSON report") from None
+    scan = CodeScan()
+    for error in report.get("errors") or []:
+        scan.unparseable.append(str(error.get("filename")))
+        scan.findings.append(
+            Finding(
+                rule="security/unparseable",
+                message=f"bandit could not scan this file: {error.get('reason')}",
+                severity=Severity.WARNING,
+                file=str(error.get("filename")),
+                help="fix the syntax error: a file bandit cannot parse is not checked",
+            )
+        )
+    files = python_files(root, sources)
+    scan.files_scanned = len(files)
+    comments = {
+        str(file.relative_to(root)): nosec_comments(file) for file in files if file.is_file()
+    }
+    minimum_severity = _RANK[settings.severity.upper()]
+    minimum_confidence = _RANK[settings.confidence.upper()]
+    for item in report.get("results") or []:
+        scan.findings.append(
+            _judge(item, comments, minimum_severity, minimum_confidence, scan.counts)
+        )
+    for file, lines in sorted(comments.items()):
+        for line, ids in sorted(lines.items()):
+            if not ids:
+                scan.counts["bare nosec"] = scan.counts.get("bare nosec", 0) + 1
+                scan.findings.append(
+                    Finding(
+                        rule="security/bare-nosec",
+                        message="'# nosec' without a test id suppresses nothing here",
+                        file=file,
+                        line=line,
+                        help="name the test it silences and why: '# nosec B602 # reason'",
+                    )
+                )
+    return scan
+
+
+def _judge(
+    item: dict[str, Any],
+    comments: dict[str, dict[int, set[str]]],
+    minimum_severity: int,
+    minimum_confidence: int,
+    counts: dict[str, int],
+) -> Finding:
+    file = str(item.get("filename", ""))
+    line = int(item.get("line_number") or 0) or None
+    test_id = str(item.get("test_id", "?"))
+    severity = str(item.get("issue_severity", "UNDEFINED")).upper()
+    confidence = str(item.get("issue_confidence", "UNDEFINED")).upper()
+    lines = item.get("line_range") or ([line] if line else [])
+    suppressed = any(test_id in comments.get(file, {}).get(n, set()) for n in lines)
+    at_threshold = _RANK.get(severity, 0) >= minimum_severity
+    at_threshold = at_threshold and _RANK.get(confidence, 0) >= minimum_confidence
+    text = f"{test_id} {item.get('issue_text', '')} (severity {severity}, confidence {confidence})"
+    if suppressed:
+        counts["suppressed by # nosec"] = counts.get("suppressed by # nosec", 0) + 1
+        return Finding(
+            rule=f"bandit/{test_id}",
+            message=f"{text}; suppressed by '# nosec {test_id}'",
+            severity=Severity.NOTE,
+            file=file,
+            line=line,
+            accepted=True,
+        )
+    key = "at or above threshold" if at_threshold else "below threshold"
+    counts[key] = counts.get(key, 0) + 1
+    return Finding(
+        rule=f"bandit/{test_id}",
+        message=text,
+        severity=Severity.ERROR if at_threshold else Severity.NOTE,
+        file=file,
+        line=line,
+        end_line=max(lines) if lines else None,
+        help=str(item.get("more_info") or "") or None,
+    )

@@ -1,0 +1,53 @@
+"""The ``security`` section of ``checks/definition-of-done.yaml``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from opsctl.config.models import StrictModel
+
+Level = Literal["low", "medium", "high"]
+LEVELS: tuple[Level, ...] = ("low", "medium", "high")
+
+
+class BanditSettings(StrictModel):
+    """A bandit finding at or above both levels fails the gate."""
+
+    severity: Level = Field(default="low", description="Minimum severity that fails the gate.")
+    confidence: Level = Field(default="medium", description="Minimum confidence that fails it.")
+
+
+class AcceptedFinding(StrictModel):
+    """A known finding the team accepted, with why and until when."""
+
+    id: str = Field(min_length=1, description="Advisory id (or alias) or bandit test id.")
+    reason: str = Field(min_length=1, description="Why it is accepted (required).")
+    expires: dt.date = Field(description="Last day the acceptance holds (YYYY-MM-DD).")
+
+
+class SecuritySettings(StrictModel):
+    """Thresholds and inputs of the security gate."""
+
+    bandit: BanditSettings = Field(default_factory=BanditSettings)
+    dependencies: bool = Field(
+        default=True, description="Audit service.requirements with pip-audit."
+    )
+    advisory_db: str | None = Field(
+        default=None,
+        description="Directory of OSV advisories (PyPA layout); empty: the online service.",
+    )
+    max_advisory_age_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="An advisory database older than this makes the gate incomplete.",
+    )
+    accepted: list[AcceptedFinding] = Field(default_factory=list)
+    timeout_s: float = Field(default=600, gt=0, description="Seconds each tool may run.")
+
+    @field_validator("advisory_db", mode="before")
+    @classmethod
+    def _empty_is_online(cls, value: object) -> object:
+        return None if value == "" else value

@@ -1,0 +1,220 @@
+"""What one run measured: per-operation HDR histograms that serialize and merge exactly.
+
+Latency is in microseconds with 3 significant digits (0.1 % relative error). Each operation
+keeps two histograms: ``latency`` from when the request was *due* (what a user arriving on
+schedule feels: includes queueing behind a stalled server or generator) and ``service`` from
+when it was actually sent (Locust's own figure, kept to show coordinated omission). The
+time series is per second of the run, at 2 significant digits, only for the charts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+HIGHEST_US = 300_000_000  # 5 minutes: anything slower is recorded as 5 minutes
+SERIES_HIGHEST_MS = 300_000
+LAG_HIGHEST_US = 60_000_000
+
+
+def new_latency_histogram() -> HdrHistogram:
+    return HdrHistogram(1, HIGHEST_US, 3)
+
+
+def new_series_histogram() -> HdrHistogram:
+    return HdrHistogram(1, SERIES_HIGHEST_MS, 2)
+
+
+def new_lag_histogram() -> HdrHistogram:
+    return HdrHistogram(1, LAG_HIGHEST_US, 3)
+
+
+def clamp(value: float, highest: int) -> int:
+    return max(1, min(highest, round(value)))
+
+
+def _encode(histogram: HdrHistogram) -> str:
+    return bytes(histogram.encode()).decode("ascii")
+
+
+def _decode(text: str) -> HdrHistogram:
+    return HdrHistogram.decode(text.encode("ascii"))
+
+
+def _add(target: HdrHistogram, source: HdrHistogram) -> None:
+    if source.get_total_count():
+        target.add(source)
+
+
+@dataclass
+class SecondStats:
+    """One second of one operation (by due time), for the latency-over-time chart."""
+
+    latency_ms: HdrHistogram = field(default_factory=new_series_histogram)
+    errors: int = 0
+
+
+@dataclass
+class OperationStats:
+    """Everything measured for one operation (GraphQL operationName) in the measured window."""
+
+    latency: HdrHistogram = field(default_factory=new_latency_histogram)
+    service: HdrHistogram = field(default_factory=new_latency_histogram)
+    errors: int = 0
+    error_messages: Counter[str] = field(default_factory=Counter)
+    tags: set[str] = field(default_factory=set)
+    series: dict[int, SecondStats] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return int(self.latency.get_total_count())
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.count if self.count else 0.0
+
+    def percentile_ms(self, percentile: float, *, service: bool = False) -> float:
+        histogram = self.service if service else self.latency
+        return float(histogram.get_value_at_percentile(percentile)) / 1000.0
+
+    def max_ms(self) -> float:
+        return float(self.latency.get_max_value()) / 1000.0
+
+    def record(
+        self, latency_us: float, service_us: float, *, second: int, error: str | None
+    ) -> None:
+        self.latency.record_value(clamp(latency_us, HIGHEST_US))
+        self.service.record_value(clamp(service_us, HIGHEST_US))
+        bucket = self.series.get(second)
+        if bucket is None:
+            bucket = self.series[second] = SecondStats()
+        bucket.latency_ms.record_value(clamp(latency_us / 1000.0, SERIES_HIGHEST_MS))
+        if error is not None:
+            self.errors += 1
+            bucket.errors += 1
+            self.error_messages[error[:200]] += 1
+
+    def merge(self, other: OperationStats) -> None:
+        _add(self.latency, other.latency)
+        _add(self.service, other.service)
+        self.errors += other.errors
+        self.error_messages.update(other.error_messages)
+        self.tags |= other.tags
+        for second, stats in other.series.items():
+            mine = self.series.setdefault(second, SecondStats())
+            _add(mine.latency_ms, stats.latency_ms)
+            mine.errors += stats.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "latency": _encode(self.latency),
+            "service": _encode(self.service),
+            "errors": self.errors,
+            "error_messages": dict(self.error_messages.most_common(20)),
+            "tags": sorted(self.tags),
+            "series": {
+                str(second): [_encode(stats.latency_ms), stats.errors]
+                for second, stats in self.series.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OperationStats:
+        return cls(
+            latency=_decode(data["latency"]),
+            service=_decode(data["service"]),
+            errors=int(data["errors"]),
+            error_messages=Counter({str(k): int(v) for k, v in data["error_messages"].items()}),
+            tags=set(data["tags"]),
+            series={
+                int(second): SecondStats(_decode(encoded), int(errors))
+                for second, (encoded, errors) in data["series"].items()
+            },
+        )
+
+
+@dataclass
+class RunData:
+    """One generator's (or, merged, the whole run's) measurements and health signals."""
+
+    operations: dict[str, OperationStats] = field(default_factory=dict)
+    scheduled: int = 0  # arrivals due in the measured window
+    began_on_time: int = 0  # of those, arrivals whose task began before the window ended
+    warmup_requests: int = 0  # requests excluded because their arrival was due in warm-up
+    waited_for_user: int = 0  # arrivals that waited because max_users were all busy
+    unfinished: int = 0  # requests still running at the end of the drain timeout
+    lag: HdrHistogram = field(default_factory=new_lag_histogram)  # event-loop lag, µs
+    start_delay: HdrHistogram = field(default_factory=new_lag_histogram)  # began - due, µs
+    exceptions: Counter[str] = field(default_factory=Counter)  # errors in scenario code
+    duration_s: float = 0.0
+    warmup_s: float = 0.0
+    target_rate: float = 0.0
+    workers: int = 1
+    failed_workers: list[str] = field(default_factory=list)
+
+    def operation(self, name: str) -> OperationStats:
+        stats = self.operations.get(name)
+        if stats is None:
+            stats = self.operations[name] = OperationStats()
+        return stats
+
+    @property
+    def achieved_rate(self) -> float:
+        return self.began_on_time / self.duration_s if self.duration_s else 0.0
+
+    def lag_p99_ms(self) -> float:
+        return float(self.lag.get_value_at_percentile(99)) / 1000.0
+
+    def merge(self, other: RunData) -> None:
+        """Add another generator's data: histograms add bucket by bucket, so it is exact."""
+        for name, stats in other.operations.items():
+            self.operation(name).merge(stats)
+        self.scheduled += other.scheduled
+        self.began_on_time += other.began_on_time
+        self.warmup_requests += other.warmup_requests
+        self.waited_for_user += other.waited_for_user
+        self.unfinished += other.unfinished
+        _add(self.lag, other.lag)
+        _add(self.start_delay, other.start_delay)
+        self.exceptions.update(other.exceptions)
+        self.failed_workers.extend(other.failed_workers)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "operations": {name: stats.to_json() for name, stats in self.operations.items()},
+            "scheduled": self.scheduled,
+            "began_on_time": self.began_on_time,
+            "warmup_requests": self.warmup_requests,
+            "waited_for_user": self.waited_for_user,
+            "unfinished": self.unfinished,
+            "lag": _encode(self.lag),
+            "start_delay": _encode(self.start_delay),
+            "exceptions": dict(self.exceptions.most_common(20)),
+            "duration_s": self.duration_s,
+            "warmup_s": self.warmup_s,
+            "target_rate": self.target_rate,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunData:
+        return cls(
+            operations={
+                str(name): OperationStats.from_json(stats)
+                for name, stats in data["operations"].items()
+            },
+            scheduled=int(data["scheduled"]),
+            began_on_time=int(data["began_on_time"]),
+            warmup_requests=int(data["warmup_requests"]),
+            waited_for_user=int(data["waited_for_user"]),
+            unfinished=int(data["unfinished"]),
+            lag=_decode(data["lag"]),
+            start_delay=_decode(data["start_delay"]),
+            exceptions=Counter({str(k): int(v) for k, v in data["exceptions"].items()}),
+            duration_s=float(data["duration_s"]),
+            warmup_s=float(data["warmup_s"]),
+            target_rate=float(data["target_rate"]),
+            failed_workers=[str(item) for item in data.get("failed_workers", [])],
+        )

@@ -1,0 +1,134 @@
+"""``sql``: one statement in its own transaction: read-only unless the step is mutating.
+
+Values are bind parameters only (``%(name)s``). The step's timeout becomes the transaction's
+``statement_timeout``, so PostgreSQL itself cancels a slow query. ``expect_rows_affected``
+guards a write: on a mismatch the transaction is rolled back and the step fails.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from typing import Any
+
+import psycopg
+
+from opsctl.runbook.model import SqlSpec
+from opsctl.runbook.steps.interface import (
+    StepContext,
+    StepError,
+    StepResult,
+    StepTimeoutError,
+    StepType,
+)
+
+
+class _GuardError(Exception):
+    pass
+
+
+def json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    return str(value)
+
+
+class SqlStep(StepType):
+    kind = "sql"
+
+    def __init__(self, *, mutating: bool) -> None:
+        self.mutating = mutating
+
+    def describe(self, spec: SqlSpec) -> str:
+        query = " ".join(spec.query.split())
+        mode = "read-write" if self.mutating else "read-only"
+        guard = (
+            f" expect_rows_affected={spec.expect_rows_affected}"
+            if spec.expect_rows_affected is not None
+            else ""
+        )
+        binds = f" binds={spec.params!r}" if spec.params else ""
+        return f"SQL ({mode}) {query}{binds}{guard}"
+
+    def run(self, spec: SqlSpec, context: StepContext) -> StepResult:
+        timeout = context.timeout if context.timeout is not None else 30.0
+        expected = _expected_rows(spec)
+        try:
+            with psycopg.connect(
+                context.database_url(), autocommit=True, connect_timeout=max(2, int(timeout))
+            ) as conn:
+                return self._execute(conn, spec, timeout, expected)
+        except _GuardError as guard:
+            raise StepError(str(guard)) from None
+        except psycopg.errors.QueryCanceled:
+            raise StepTimeoutError(
+                f"query cancelled by PostgreSQL after {timeout:g}s (statement_timeout)"
+            ) from None
+        except psycopg.Error as error:
+            message = context.masker.text(str(error).strip().splitlines()[0] if str(error) else "")
+            raise StepError(f"{type(error).__name__}: {message}") from None
+
+    def _execute(
+        self,
+        conn: psycopg.Connection[Any],
+        spec: SqlSpec,
+        timeout: float,
+        expected: int | None,
+    ) -> StepResult:
+        with conn.transaction(), conn.cursor() as cursor:
+            if not self.mutating:
+                cursor.execute("SET TRANSACTION READ ONLY")
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",)
+            )
+            cursor.execute(spec.query.encode(), spec.params or None)
+            columns = [c.name for c in cursor.description] if cursor.description else []
+            rows: list[dict[str, Any]] = []
+            truncated = False
+            if columns:
+                fetched = cursor.fetchmany(spec.row_limit + 1)
+                truncated = len(fetched) > spec.row_limit
+                rows = [
+                    {c: json_safe(v) for c, v in zip(columns, row, strict=True)}
+                    for row in fetched[: spec.row_limit]
+                ]
+            affected = cursor.rowcount
+            if expected is not None and affected != expected:
+                # leaving the transaction block with an exception rolls it back
+                raise _GuardError(f"expected {expected} rows affected, got {affected}: rolled back")
+        value = {
+            "rows": rows,
+            "columns": columns,
+            "rowcount": affected,
+            "truncated": truncated,
+        }
+        summary = f"{len(rows)} row(s)" if columns else f"{affected} row(s) affected"
+        if truncated:
+            summary += f" (first {spec.row_limit})"
+        return StepResult(value=value, summary=summary)
+
+
+def _expected_rows(spec: SqlSpec) -> int | None:
+    if spec.expect_rows_affected is None:
+        return None
+    try:
+        return int(spec.expect_rows_affected)
+    except ValueError:
+        raise StepError(
+            f"expect_rows_affected is not a number: {spec.expect_rows_affected!r}"
+        ) from None

@@ -1,0 +1,1 @@
+"""Caches of hot reads (membership roles): Redis when configured, none otherwise."""

@@ -1,0 +1,142 @@
+"""Configuration: environment variables only, validated once at start-up.
+
+Every variable is listed in ``docs/reference-api.md`` (one table). ``Settings.from_environ``
+is the only place that reads them; the rest of the code receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+#: The shortest JWT secret production accepts, per algorithm: at least the hash size
+#: (RFC 7518, section 3.2).
+MIN_PRODUCTION_SECRET_LENGTH = {"HS256": 32, "HS384": 48, "HS512": 64}
+#: Secrets people paste from tutorials; refused in production whatever their length.
+KNOWN_WEAK_SECRETS = frozenset({"changeme", "changethis", "secret", "development", "test"})
+ALLOWED_JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
+
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class AppEnv(enum.StrEnum):
+    """Where the service runs; ``production`` switches every safety default on."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a service that may start (message names the variable)."""
+
+
+class Settings(BaseModel):
+    """The validated configuration; field aliases are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(alias="DATABASE_URL", min_length=1)
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    redis_key_prefix: str = Field(default="refapi:", alias="REDIS_KEY_PREFIX")
+    app_env: AppEnv = Field(default=AppEnv.DEVELOPMENT, alias="APP_ENV")
+    jwt_secret: SecretStr = Field(default=SecretStr(""), alias="JWT_SECRET")
+    jwt_algorithm: str = Field(default="HS256", alias="JWT_ALGORITHM")
+    jwt_issuer: str = Field(default="reference-api", alias="JWT_ISSUER")
+    jwt_audience: str = Field(default="reference-api-clients", alias="JWT_AUDIENCE")
+    access_token_ttl_seconds: PositiveInt = Field(default=900, alias="ACCESS_TOKEN_TTL_SECONDS")
+    refresh_token_ttl_seconds: PositiveInt = Field(
+        default=30 * 24 * 3600, alias="REFRESH_TOKEN_TTL_SECONDS"
+    )
+    cors_origins: tuple[str, ...] = Field(default=(), alias="CORS_ORIGINS")
+    # Connections cost two levels (edges, node): a list three relations deep is already 12.
+    max_query_depth: PositiveInt = Field(default=15, alias="MAX_QUERY_DEPTH")
+    max_query_aliases: PositiveInt = Field(default=15, alias="MAX_QUERY_ALIASES")
+    max_query_tokens: PositiveInt = Field(default=2000, alias="MAX_QUERY_TOKENS")
+    # Objects one document may return at most: 100 tasks with their first 100 comments and
+    # authors fit; four nested lists of 20 do not.
+    max_query_cost: PositiveInt = Field(default=50_000, alias="MAX_QUERY_COST")
+    max_body_bytes: PositiveInt = Field(default=100_000, alias="MAX_BODY_BYTES")
+    rate_limit_per_ip: PositiveInt = Field(default=600, alias="RATE_LIMIT_PER_IP")
+    rate_limit_per_user: PositiveInt = Field(default=300, alias="RATE_LIMIT_PER_USER")
+    rate_limit_login: PositiveInt = Field(default=10, alias="RATE_LIMIT_LOGIN")
+    rate_limit_window_seconds: PositiveInt = Field(default=60, alias="RATE_LIMIT_WINDOW_SECONDS")
+    membership_cache_seconds: PositiveInt = Field(default=60, alias="MEMBERSHIP_CACHE_SECONDS")
+    db_pool_size: PositiveInt = Field(default=10, alias="DB_POOL_SIZE")
+    db_max_overflow: int = Field(default=10, ge=0, alias="DB_MAX_OVERFLOW")
+    argon2_time_cost: PositiveInt = Field(default=3, alias="ARGON2_TIME_COST")
+    argon2_memory_cost_kib: PositiveInt = Field(default=65536, alias="ARGON2_MEMORY_COST_KIB")
+    argon2_parallelism: PositiveInt = Field(default=4, alias="ARGON2_PARALLELISM")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    host: str = Field(default="127.0.0.1", alias="HOST")
+    port: int = Field(default=8000, ge=0, le=65535, alias="PORT")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("jwt_algorithm")
+    @classmethod
+    def _known_algorithm(cls, value: str) -> str:
+        if value not in ALLOWED_JWT_ALGORITHMS:
+            raise ValueError(f"must be one of {', '.join(ALLOWED_JWT_ALGORITHMS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_strong_enough(self) -> Self:
+        secret = self.jwt_secret.get_secret_value()
+        minimum = MIN_PRODUCTION_SECRET_LENGTH[self.jwt_algorithm]
+        if self.is_production and (len(secret) < minimum or secret.lower() in KNOWN_WEAK_SECRETS):
+            raise ValueError(
+                f"JWT_SECRET must be at least {minimum} random characters for "
+                f"{self.jwt_algorithm} when APP_ENV=production"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        """Production hides introspection, GraphiQL, suggestions and unexpected messages."""
+        return self.app_env is AppEnv.PRODUCTION
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``environ`` (default ``os.environ``); ``SettingsError`` names the variable.
+
+        Outside production an unset ``JWT_SECRET`` becomes a random one for this process, so
+        a developer can start the service at once (tokens then die with the process).
+        """
+        values = dict(os.environ if environ is None else environ)
+        try:
+            settings = cls.model_validate(values)
+        except ValidationError as error:
+            raise SettingsError(_describe(error)) from None
+        if not settings.jwt_secret.get_secret_value():
+            settings = settings.model_copy(
+                update={"jwt_secret": SecretStr(secrets.token_urlsafe(32))}
+            )
+        return settings
+
+
+def _describe(error: ValidationError) -> str:
+    """One line per problem, naming the environment variable (never echoing its value)."""
+    problems = []
+    for detail in error.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in detail["loc"]) or "environment"
+        problems.append(f"{location}: {detail['msg']}")
+    return "invalid configuration: " + "; ".join(problems)

@@ -1,0 +1,1 @@
+"""The GraphQL endpoint: schema, limits, context and error format, on Ariadne."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the reference API (``alembic.ini`` at the repository root)."""

@@ -1,0 +1,1 @@
+"""Rate limiting (fixed windows): in Redis when configured, in-process otherwise."""

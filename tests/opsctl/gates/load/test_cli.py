@@ -1,0 +1,93 @@
+"""``opsctl load run``, ``opsctl load worker`` and ``opsctl verify load``: the docs' examples.
+
+Each command example of docs/load-gate.md runs here, shortened, against a fixture service.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from opsctl.cli import app
+
+from .conftest import FIXTURES, load_section, write_project
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_load_run_prints_each_operation_and_writes_the_html_report(
+    tmp_path: Path, fixture_service: Any
+) -> None:
+    service = fixture_service(slow_ms=50)
+    report = tmp_path / "load.html"
+    result = CliRunner().invoke(
+        app,
+        ["load", "run", "--url", service.url, "--scenario", str(FIXTURES / "mixed.py"),
+         "--rate", "20", "--duration", "2s", "--warmup", "1s", "--html", str(report),
+         "--no-live"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Fast" in result.output
+    assert "Slow" in result.output
+    assert "<svg" in report.read_text(encoding="utf-8")
+
+
+def test_load_worker_joins_a_run_over_the_locust_protocol(
+    tmp_path: Path, fixture_service: Any
+) -> None:
+    service = fixture_service()
+    port = free_port()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "opsctl", "load", "worker", "--master", "127.0.0.1",
+         "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["load", "run", "--url", service.url, "--scenario", str(FIXTURES / "fast_only.py"),
+             "--rate", "40", "--duration", "2s", "--warmup", "1s", "--workers", "1",
+             "--remote-workers", "1", "--master-bind", f"127.0.0.1:{port}", "--no-live"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "40.0/s of 40/s" in result.output  # both generators kept their share
+        assert worker.wait(timeout=30) == 0  # the master ended the worker with the run
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+def test_verify_load_exits_1_when_an_sla_is_missed(tmp_path: Path, fixture_service: Any) -> None:
+    service = fixture_service(slow_ms=300)
+    slas = [{"match": {"tag": "complex"}, "p95_ms": 250}]
+    config = write_project(
+        tmp_path, service.url, load_section("mixed.py", slas=slas, min_samples=20)
+    )
+    result = CliRunner().invoke(
+        app, ["--config", str(config), "verify", "load", "--env", "fixture"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "Slow" in result.output
+
+
+def test_load_run_refuses_a_protected_environment(tmp_path: Path) -> None:
+    config = write_project(
+        tmp_path, "http://127.0.0.1:9", load_section("fast_only.py"), protected=True
+    )
+    result = CliRunner().invoke(app, ["--config", str(config), "--env", "fixture", "load", "run"])
+    assert result.exit_code == 2
+    assert "protected environment 'fixture'" in result.output

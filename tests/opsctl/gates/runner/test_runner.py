@@ -1,0 +1,203 @@
+"""The gate runner: verdicts, exit codes, crashes, --fail-fast and Ctrl-C never lose a result."""
+
+from __future__ import annotations
+
+import _thread
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from opsctl.config.models import EnvironmentConfig, LoadedProject, ProjectConfig, ServiceConfig
+from opsctl.errors import ExitCode, InterruptedByUser
+from opsctl.gates.interface import Gate, GateContext, GateError, GateResult, Status
+from opsctl.gates.runner import run_gates
+from opsctl.reports.console import RunSummary
+from opsctl.reports.interface import VerifyRun
+
+PROJECT = LoadedProject(
+    config=ProjectConfig(service=ServiceConfig(name="svc")), path=Path("/nowhere/opsctl.yaml")
+)
+
+
+class ScriptedGate(Gate):
+    """A gate whose behaviour the test chooses (the runner treats it like any other)."""
+
+    description = "scripted"
+
+    def __init__(self, name: str, behaviour: Callable[[GateContext], GateResult]) -> None:
+        self.name = name  # type: ignore[misc]
+        self.behaviour = behaviour
+
+    def skip_reason(self, context: GateContext) -> str | None:
+        return "not applicable here" if self.name.startswith("skip") else None
+
+    def run(self, context: GateContext) -> GateResult:
+        return self.behaviour(context)
+
+
+def verdict(status: Status, delay: float = 0.0) -> Callable[[GateContext], GateResult]:
+    def behaviour(context: GateContext) -> GateResult:
+        context.progress("working")
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            if context.cancelled.wait(0.01):
+                raise GateError("stopped by the runner")
+        return GateResult(gate="ignored", status=status, summary=status.value)
+
+    return behaviour
+
+
+def run(gates: Sequence[Gate], **options: Any) -> tuple[VerifyRun, str]:
+    out = StringIO()
+
+    def make_context(progress: Callable[[str], None], cancelled: threading.Event) -> GateContext:
+        return GateContext(
+            project=PROJECT,
+            definition_of_done=None,
+            environment_name="local",
+            environment=EnvironmentConfig(url="http://127.0.0.1:1"),
+            progress=progress,
+            cancelled=cancelled,
+        )
+
+    result = run_gates(
+        gates,
+        make_context,
+        project="svc",
+        environment="local",
+        console=Console(file=out, width=120),
+        **options,
+    )
+    return result, out.getvalue()
+
+
+def test_exit_code_is_1_if_any_failed_else_3_if_any_incomplete_else_0() -> None:
+    passed = ScriptedGate("a", verdict(Status.PASSED))
+    incomplete = ScriptedGate("b", verdict(Status.INCOMPLETE))
+    failed = ScriptedGate("c", verdict(Status.FAILED))
+    skipped = ScriptedGate("skip-me", verdict(Status.PASSED))
+    assert run([passed, skipped])[0].exit_code is ExitCode.OK
+    assert run([passed, incomplete])[0].exit_code is ExitCode.INCOMPLETE
+    assert run([incomplete, failed])[0].exit_code is ExitCode.CHECK_FAILED
+
+
+def test_skipped_gates_carry_their_reason_and_results_keep_the_order() -> None:
+    verify, _ = run(
+        [ScriptedGate("skip-x", verdict(Status.PASSED)), ScriptedGate("a", verdict(Status.PASSED))]
+    )
+    results = verify.results
+    assert [(r.gate, r.status) for r in results] == [
+        ("skip-x", Status.SKIPPED),
+        ("a", Status.PASSED),
+    ]
+    assert results[0].reasons == ["not applicable here"]
+
+
+def test_a_crashing_gate_is_incomplete_and_the_others_still_report() -> None:
+    def crash(_context: GateContext) -> GateResult:
+        raise ZeroDivisionError("bug in a gate")
+
+    verify, _ = run([ScriptedGate("boom", crash), ScriptedGate("ok", verdict(Status.PASSED))])
+    boom, ok = verify.results
+    assert boom.status is Status.INCOMPLETE
+    assert boom.reasons == ["gate crashed: ZeroDivisionError: bug in a gate"]
+    assert "ZeroDivisionError" in boom.details["traceback"]
+    assert ok.status is Status.PASSED
+    assert verify.exit_code is ExitCode.INCOMPLETE
+
+
+def test_gates_run_concurrently_with_two_jobs() -> None:
+    gates = [ScriptedGate(name, verdict(Status.PASSED, delay=0.6)) for name in ("a", "b")]
+    started = time.monotonic()
+    run(gates, jobs=2)
+    assert time.monotonic() - started < 1.1  # sequentially it would take 1.2 s at least
+
+
+def test_fail_fast_stops_the_other_gates_and_marks_the_run_partial() -> None:
+    slow = ScriptedGate("slow", verdict(Status.PASSED, delay=30))
+    fast_fail = ScriptedGate("fails", verdict(Status.FAILED))
+    started = time.monotonic()
+    verify, _ = run([slow, fast_fail], jobs=2, fail_fast=True)
+    assert time.monotonic() - started < 10
+    slow_result, failed = verify.results
+    assert failed.status is Status.FAILED
+    assert slow_result.status is Status.INCOMPLETE and "stopped" in slow_result.reasons[0]
+    assert verify.partial and verify.exit_code is ExitCode.CHECK_FAILED
+
+
+def test_ctrl_c_marks_unfinished_gates_incomplete_and_the_run_partial() -> None:
+    def interrupt(context: GateContext) -> GateResult:
+        _thread.interrupt_main()  # what Ctrl-C does to the main thread
+        return verdict(Status.PASSED, delay=30)(context)
+
+    verify, _ = run([ScriptedGate("ok", verdict(Status.PASSED)), ScriptedGate("long", interrupt)])
+    ok, long = verify.results
+    assert ok.status is Status.PASSED
+    assert long.status is Status.INCOMPLETE
+    assert verify.partial and verify.exit_code is ExitCode.INCOMPLETE
+    assert any("interrupted" in note for note in verify.notes)
+
+
+def test_summary_renders_a_table_and_what_to_fix() -> None:
+    def failing(_context: GateContext) -> GateResult:
+        from opsctl.gates.interface import Finding
+
+        return GateResult(
+            gate="g",
+            status=Status.FAILED,
+            summary="1 finding",
+            findings=[Finding(rule="r", message="fix this", file="a.py", line=3)],
+        )
+
+    verify, log = run([ScriptedGate("g", failing)])
+    out = StringIO()
+    Console(file=out, width=120).print(RunSummary(verify))
+    text = out.getvalue()
+    assert "g: failed" in log  # non-terminal consoles get one line per finished gate
+    assert "a.py:3: fix this" in text and "verify FAILED (exit 1)" in text
+
+
+def test_a_terminal_gets_a_live_table_with_each_gates_progress() -> None:
+    out = StringIO()
+
+    def make_context(progress: Callable[[str], None], cancelled: threading.Event) -> GateContext:
+        return GateContext(
+            project=PROJECT,
+            definition_of_done=None,
+            environment_name="local",
+            environment=EnvironmentConfig(url="http://127.0.0.1:1"),
+            progress=progress,
+            cancelled=cancelled,
+        )
+
+    run_gates(
+        [ScriptedGate("slowish", verdict(Status.PASSED, delay=0.6))],
+        make_context,
+        project="svc",
+        environment="local",
+        console=Console(file=out, force_terminal=True, width=100),
+    )
+    assert "slowish" in out.getvalue() and "working" in out.getvalue()
+
+
+def test_sigterm_during_a_run_is_handled_like_ctrl_c() -> None:
+    def on_term(signum: int, _frame: object) -> None:  # what opsctl's main() installs
+        raise InterruptedByUser(f"terminated by signal {signum}")
+
+    def terminate(context: GateContext) -> GateResult:
+        _thread.interrupt_main(signal.SIGTERM)
+        return verdict(Status.PASSED, delay=30)(context)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        verify, _ = run([ScriptedGate("long", terminate)])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert verify.results[0].status is Status.INCOMPLETE
+    assert verify.partial and verify.exit_code is ExitCode.INCOMPLETE
