@@ -51,3 +51,18 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh, empty database for one test, dropped afterwards (libpq URL)."""
     with throwaway_database(postgres_server_url) as url:
         yield url
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With ``OPSCTL_TESTS_REQUIRE_ALL=1`` (CI sets it) a skipped test is a failure.
+
+    Tests skip when the machine lacks something (Redis, curl, a second PostgreSQL version); on a
+    developer's fresh machine that is fine, but in CI a skip would quietly hide untested code.
+    """
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and os.environ.get("OPSCTL_TESTS_REQUIRE_ALL") == "1":
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but OPSCTL_TESTS_REQUIRE_ALL=1 forbids skips: {reason}"

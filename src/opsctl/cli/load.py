@@ -161,7 +161,7 @@ def worker(
     opsctl installed, not the repository. Start the run with --remote-workers N (or
     remote_workers in the Definition of Done) and master_bind reachable from here.
 
-    Example: opsctl load worker --master 10.0.0.5 --port 5557
+    Example: opsctl load worker --master loadgen-1.example.test --port 5557
     """
     cli = state(ctx)
     with handle_errors(cli):

@@ -5,12 +5,16 @@ Heavy modules (pydantic models, httpx, psycopg, jinja2) are imported inside the 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from opsctl.cli._context import CliState, exit_with, handle_errors, state
 from opsctl.errors import ExitCode
+
+if TYPE_CHECKING:
+    from opsctl.config.models import LoadedProject
+    from opsctl.runbook.records import RunState
 
 app = typer.Typer(
     help=(
@@ -202,7 +206,9 @@ def history(
         from opsctl.runbook.records import list_runs
         from opsctl.runbook.views import RunHistory
 
-        cli.console.print(RunHistory(list_runs(cli.project().root)[:limit]))
+        project = cli.project()
+        runs = list_runs(project.root)[:limit]
+        cli.console.print(RunHistory([_masked_run(project, run) for run in runs]))
 
 
 @app.command("log")
@@ -220,11 +226,31 @@ def log(
         from opsctl.runbook.records import find_run, read_run
         from opsctl.runbook.views import RunLog
 
-        path = find_run(cli.project().root, run_id)
+        project = cli.project()
+        run = _masked_run(project, read_run(find_run(project.root, run_id)))
         if raw:
-            typer.echo(path.read_text(encoding="utf-8"), nl=False)
+            typer.echo(run.text, nl=False)
             return
-        cli.console.print(RunLog(read_run(path)))
+        cli.console.print(RunLog(run))
+
+
+def _masked_run(project: LoadedProject, run: RunState) -> RunState:
+    """The run as recorded, masked again with the secrets that can be resolved now."""
+    from opsctl.runbook.records import masked_run
+    from opsctl.runbook.secrets import current_environ, masker_for_record
+
+    env = project.config.environments.get(str(run.start.get("env")))
+    urls = [
+        url.get_secret_value() if url is not None else None
+        for url in ((env.database_url, env.redis_url) if env is not None else ())
+    ]
+    masker = masker_for_record(
+        dict(run.start.get("secret_refs") or {}),
+        root=project.root,
+        environ=current_environ(),
+        urls=urls,
+    )
+    return masked_run(run, masker)
 
 
 def _finish(cli: CliState, status: str) -> None:

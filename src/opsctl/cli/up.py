@@ -157,13 +157,15 @@ def _seed(cli: CliState, project: LoadedProject, name: str, url: str | None, *, 
     from opsctl.seed import seed_environment
     from opsctl.seed.engine import AlreadySeeded, SeedResult
 
-    cli.info("seed: loading the small scale …")
+    cli.info("seed: the small scale, if the plan's tables are empty …")
     outcome = seed_environment(project, name, "small", only_if_empty=True)
     if isinstance(outcome, AlreadySeeded):
         found = ", ".join(
             f"{table} {rows:,} row{'' if rows == 1 else 's'}"
             for table, rows in outcome.existing.items()
         )
+        if len(outcome.existing) > 2:  # one line, however many tables the plan has
+            found = f"{outcome.rows:,} rows in {len(outcome.existing)} tables"
         cli.info(
             f"seed: skipped, the database already holds data ({found}); "
             "to start over: opsctl seed --mode replace"

@@ -85,7 +85,11 @@ def parse_yaml(text: str, *, file: str) -> tuple[Any, dict[KeyPath, int]]:
             return None, {}
         lines: dict[KeyPath, int] = {}
         _record_lines(node, (), lines, file=file)
-        return loader.construct_document(node), lines
+        try:
+            return loader.construct_document(node), lines
+        except (ValueError, OverflowError, TypeError) as error:
+            # PyYAML raises plain errors for values it recognises but cannot build (2021-02-30)
+            raise _unconstructable_value(loader, node, file=file, cause=error) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -94,6 +98,33 @@ def parse_yaml(text: str, *, file: str) -> tuple[Any, dict[KeyPath, int]]:
         raise ConfigError(f"invalid YAML: {error}", file=file) from None
     finally:
         loader.dispose()
+
+
+def _unconstructable_value(
+    loader: yaml.SafeLoader, root: yaml.Node, *, file: str, cause: Exception
+) -> ConfigError:
+    """The ConfigError naming the first scalar whose value PyYAML cannot build."""
+    pending: list[tuple[yaml.Node, KeyPath]] = [(root, ())]
+    while pending:
+        node, path = pending.pop(0)
+        if isinstance(node, yaml.MappingNode):
+            pending.extend((value, (*path, str(key.value))) for key, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend((item, (*path, index)) for index, item in enumerate(node.value))
+        elif isinstance(node, yaml.ScalarNode):
+            constructor = loader.yaml_constructors.get(node.tag)
+            try:
+                if constructor is not None:
+                    constructor(loader, node)
+            except (ValueError, OverflowError, TypeError) as error:
+                return ConfigError(
+                    f"invalid value {node.value!r}: {error}",
+                    file=file,
+                    line=node.start_mark.line + 1,
+                    key=_dotted(path) or None,
+                    hint="quote it to keep it as text",
+                )
+    return ConfigError(f"invalid value: {cause}", file=file)
 
 
 def expand_variables(
@@ -160,13 +191,14 @@ def load_yaml_model(
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping of keys at the top level", file=file, line=1)
+    raw = data
     data = expand_variables(
         data, os.environ if environ is None else environ, file=file, lines=lines
     )
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise _to_config_error(error, model, data, file=file, lines=lines) from None
+        raise _to_config_error(error, model, data, file=file, lines=lines, raw=raw) from None
 
 
 def _to_config_error(
@@ -176,7 +208,13 @@ def _to_config_error(
     *,
     file: str,
     lines: Mapping[KeyPath, int],
+    raw: Any = None,
 ) -> ConfigError:
+    """One ConfigError for a pydantic error: file, line, dotted key, what was expected.
+
+    ``raw`` is the data before ``${VAR}`` expansion: a value that came from the environment is
+    named by its variable, never echoed (it may be a secret).
+    """
     problems = error.errors(include_url=False)
     first = problems[0]
     more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
@@ -197,7 +235,13 @@ def _to_config_error(
         return ConfigError("required key is missing" + more, file=file, line=line, key=key)
     got = _value_at(data, path)
     secret = key is not None and _SECRET_KEY.search(key) is not None
-    shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) and not secret else ""
+    written = _value_at(raw, path) if raw is not None else None
+    if isinstance(written, str) and _VARIABLE.search(written):
+        shown = f" (got the value of {written.strip()})"
+    elif isinstance(got, str | int | float | bool) and not secret:
+        shown = f" (got {got!r})"
+    else:
+        shown = ""
     return ConfigError(f"{_expected(first)}{shown}{more}", file=file, line=line, key=key)
 
 
@@ -307,3 +351,7 @@ def _dotted(path: KeyPath) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
+
+
+#: The public name of :func:`_to_config_error`, for modules that validate parsed YAML themselves.
+config_error_from_validation = _to_config_error

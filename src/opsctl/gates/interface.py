@@ -114,6 +114,8 @@ class Gate(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    #: Runs alone, after every other gate has finished (timings that other gates would skew).
+    exclusive: ClassVar[bool] = False
 
     @abstractmethod
     def skip_reason(self, context: GateContext) -> str | None:  # pragma: no cover

@@ -1,9 +1,11 @@
 """Run gates concurrently and collect one :class:`~opsctl.reports.interface.VerifyRun`.
 
-Every gate ends with a result, whatever happens: a gate that raises :class:`GateError` (or any
-opsctl error) is ``incomplete`` with the message; a gate that crashes is ``incomplete`` with the
-exception named; ``--fail-fast`` and Ctrl-C stop the others (their tools are killed) and mark
-what did not finish as ``incomplete``, the run as ``partial``. The caller writes the reports.
+Gates run concurrently, except ``exclusive`` ones (the load gate): each runs alone, once the
+others have finished. Every gate ends with a result, whatever happens: a gate that raises
+:class:`GateError` (or any opsctl error) is ``incomplete`` with the message; a gate that
+crashes is ``incomplete`` with the exception named; ``--fail-fast`` and Ctrl-C stop the others
+(their tools are killed) and mark what did not finish as ``incomplete``, the run as
+``partial``. The caller writes the reports.
 """
 
 from __future__ import annotations
@@ -111,28 +113,27 @@ def run_gates(
     futures: dict[Future[GateResult], _Progress] = {}
     live = Live(_table(progresses), console=live_console, refresh_per_second=4, transient=True)
     try:
-        for gate, progress in zip(gates, progresses, strict=True):
-            context = make_context(_reporter(progress), cancelled)
-            skipped = _skip(gate, context, progress)
-            if skipped is not None:
-                results[gate.name] = skipped
-                continue
-            futures[executor.submit(_guarded, gate, context, progress, cancelled)] = progress
+        waves = _waves(gates, progresses, make_context, cancelled, results)
         if live_console is not None:
             live.start()
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=_REFRESH_S, return_when=FIRST_COMPLETED)
-            for future in done:
-                result = future.result()
-                results[result.gate] = result
-                log(f"{result.gate}: {result.status.value} — {result.summary}")
-                if fail_fast and result.status is Status.FAILED and not cancelled.is_set():
-                    notes.append(f"--fail-fast: stopped after {result.gate} failed")
-                    cancelled.set()
-                    partial = True
-            if live_console is not None:
-                live.update(_table(progresses))
+        for wave in waves:
+            pending = set()
+            for gate, context, progress in wave:
+                future = executor.submit(_guarded, gate, context, progress, cancelled)
+                futures[future] = progress
+                pending.add(future)
+            while pending:
+                done, pending = wait(pending, timeout=_REFRESH_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result = future.result()
+                    results[result.gate] = result
+                    log(f"{result.gate}: {result.status.value} — {result.summary}")
+                    if fail_fast and result.status is Status.FAILED and not cancelled.is_set():
+                        notes.append(f"--fail-fast: stopped after {result.gate} failed")
+                        cancelled.set()
+                        partial = True
+                if live_console is not None:
+                    live.update(_table(progresses))
     except (KeyboardInterrupt, InterruptedByUser):  # Ctrl-C, or SIGTERM turned into one
         partial = True
         cancelled.set()
@@ -160,6 +161,35 @@ def run_gates(
         opsctl_version=__version__,
         notes=notes,
     )
+
+
+_Wave = list[tuple[Gate, GateContext, _Progress]]
+
+
+def _waves(
+    gates: Sequence[Gate],
+    progresses: list[_Progress],
+    make_context: ContextFactory,
+    cancelled: threading.Event,
+    results: dict[str, GateResult],
+) -> list[_Wave]:
+    """The gates that run, in waves that run one after the other: first every ordinary gate
+    (concurrently, up to ``jobs``), then each exclusive gate alone, so that no other gate's
+    work (a test run under coverage, say) skews what it measures. Skipped gates go to
+    ``results`` at once."""
+    shared: _Wave = []
+    alone: list[_Wave] = []
+    for gate, progress in zip(gates, progresses, strict=True):
+        context = make_context(_reporter(progress), cancelled)
+        skipped = _skip(gate, context, progress)
+        if skipped is not None:
+            results[gate.name] = skipped
+        elif gate.exclusive:
+            progress.message = "runs alone, after the other gates"
+            alone.append([(gate, context, progress)])
+        else:
+            shared.append((gate, context, progress))
+    return [shared, *alone] if shared else alone
 
 
 def _reporter(progress: _Progress) -> Callable[[str], None]:

@@ -7,8 +7,6 @@ stops whatever it started (pytest's subprocesses, pip's resolver).
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import threading
 import time
@@ -17,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opsctl.gates.interface import GateError
+from opsctl.processes import stop_group
 
 _POLL_S = 0.05
 
@@ -74,7 +73,9 @@ def run_tool(
         reader.join(_POLL_S)
         elapsed = time.monotonic() - started
         if cancelled.is_set() or elapsed > timeout_s:
-            _stop(process)
+            # the whole group, SIGKILL after the grace: a child that ignores SIGTERM must not
+            # outlive a tool reported as stopped
+            stop_group(process)
             reader.join(5)
             why = "cancelled" if cancelled.is_set() else f"timed out after {timeout_s:g} s"
             raise ToolStoppedError(f"{label} {why}")
@@ -84,17 +85,3 @@ def run_tool(
         stderr=outputs.get("stderr", ""),
         duration_s=time.monotonic() - started,
     )
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    """Terminate the tool's whole process group; kill it if it does not go within 3 s."""
-    for sig, grace in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue

@@ -55,8 +55,8 @@ class Display:
         self.console.print(escape(self.masker.text(text)), style=style, highlight=False)
 
     def markup(self, text: str) -> None:
-        """Print trusted markup around masked, escaped values (callers escape values)."""
-        self.console.print(text, highlight=False)
+        """Print trusted markup around escaped values (callers escape; masked here too)."""
+        self.console.print(self.masker.text(text), highlight=False)
 
     def step_started(
         self, index: int, total: int, title: str, what: str, about: str | None

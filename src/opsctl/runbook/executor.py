@@ -3,7 +3,8 @@
 
 The CLI prepares a :class:`RunSetup` (validated runbook, parameters, secrets, environment,
 lock, record) and calls :func:`execute`. Completed steps of a resumed run are passed in
-``done`` with their recorded outputs and are never run again.
+``done`` with their recorded outputs and are never run again. What a step's result must
+satisfy (``outputs``, ``assert``) is evaluated by :mod:`.postconditions`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from opsctl.errors import OpsctlError
 from opsctl.runbook.display import Display
 from opsctl.runbook.load import LoadedRunbook
 from opsctl.runbook.model import HUMAN_TYPES, RetrySpec, Step
+from opsctl.runbook.postconditions import outputs_and_asserts
 from opsctl.runbook.records import RunRecorder, StepState
 from opsctl.runbook.rendering import render_spec, simulated_inputs
 from opsctl.runbook.secrets import Masker
@@ -71,16 +73,6 @@ class RunOutcome:
     dependent: int = 0  # read-only steps not run in a dry run: their inputs were simulated
     failed_step: str | None = None
     error: str | None = None
-
-
-class AssertionFailedError(StepError):
-    """A post-condition does not hold; never retried (the work itself was done)."""
-
-    retryable = False
-
-    def __init__(self, message: str, *, result: dict[str, Any], assertions: list[Any]) -> None:
-        super().__init__(message, result=result)
-        self.assertions = assertions
 
 
 def execute(setup: RunSetup) -> RunOutcome:
@@ -202,7 +194,7 @@ def _run_step(
             # in a dry run, a check after a simulated write sees the state before it: report
             # its assertions, do not fail the run on them
             strict = not (setup.dry_run and outcome.simulated)
-            outputs, assertions = _outputs_and_asserts(step, result, context, strict=strict)
+            outputs, assertions = outputs_and_asserts(step, result, context, strict=strict)
         except KeyboardInterrupt:
             elapsed = time.monotonic() - started
             record.write(
@@ -367,33 +359,6 @@ def _step_context(
         auto_yes=protected_auto,
         actor=str(setup.actor.get("user", "")),
     )
-
-
-def _outputs_and_asserts(
-    step: Step, result: StepResult, context: dict[str, Any], *, strict: bool = True
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    scope = {**context, "result": result.value}
-    outputs: dict[str, Any] = {}
-    for name, expr in step.outputs.items():
-        try:
-            outputs[name] = evaluate(expr, scope)
-        except ExpressionError as error:
-            raise StepError(f"output {name!r}: {error}", result=result.value) from None
-    scope["steps"] = {**context["steps"], step.id: {"status": "succeeded", "outputs": outputs}}
-    scope["outputs"] = outputs
-    assertions: list[dict[str, Any]] = []
-    for expr in step.asserts:
-        try:
-            ok = bool(evaluate(expr, scope))
-        except ExpressionError as error:
-            ok, expr = False, f"{expr} ({error})"
-        assertions.append({"assert": expr, "ok": ok})
-    failed = [a["assert"] for a in assertions if not a["ok"]]
-    if failed and strict:
-        raise AssertionFailedError(
-            f"assertion failed: {'; '.join(failed)}", result=result.value, assertions=assertions
-        )
-    return outputs, assertions
 
 
 def _inputs(spec: Any) -> dict[str, Any]:

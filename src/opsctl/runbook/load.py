@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from opsctl.config.loader import KeyPath, _to_config_error, parse_yaml
 from opsctl.config.models import LoadedProject
 from opsctl.errors import ConfigError, UsageError
-from opsctl.runbook.model import PROBE_TYPES, STEP_TYPES, Runbook
+from opsctl.runbook.model import PROBE_TYPES, SAFE_METHODS, STEP_TYPES, Runbook
 from opsctl.runbook.params import ParamError, coerce
 from opsctl.runbook.templating import ExpressionError, is_template, references
 
@@ -111,6 +111,10 @@ def _load(
             raise _to_config_error(error, Runbook, raw, file=file, lines=lines) from None
     except ConfigError as error:
         return [error], None
+    except (RecursionError, ValueError, TypeError, OverflowError) as error:
+        # what a YAML parser may still raise on hostile input (nesting thousands deep): one
+        # broken file must not break `list` or `validate` of all the others
+        return [ConfigError(f"cannot read: {type(error).__name__}: {error}", file=file)], None
     loaded = LoadedRunbook(runbook=runbook, path=path, display=file, text=text, lines=lines)
     problems = list(check_runbook(loaded, raw, environments))
     return problems, (None if problems else loaded)
@@ -148,6 +152,14 @@ def check_runbook(
         where: tuple[str | int, ...] = ("steps", index)
         if step.id in seen:
             yield problem(f"duplicate step id {step.id!r}", *where, "id")
+        if step.mutating is False and step.writes_by_type:
+            what = "a GraphQL mutation" if step.http is None else f"HTTP {step.http.method}"
+            yield problem(
+                f"step {step.id!r} writes ({what}): it cannot be declared read-only",
+                *where,
+                "mutating",
+                hint="remove `mutating: false`; only GET, HEAD, OPTIONS and queries are reads",
+            )
         if step.is_mutating and step.timeout is None:
             yield problem(
                 f"step {step.id!r} is mutating and has no timeout",
@@ -163,11 +175,14 @@ def check_runbook(
             )
         if step.wait is not None:
             probe = step.wait.probe
-            if (probe.http is not None and probe.http.method not in ("GET", "HEAD")) or (
+            if (probe.http is not None and probe.http.method not in SAFE_METHODS) or (
                 probe.graphql is not None and probe.graphql.is_mutation
             ):
                 yield problem(
-                    "a wait probe must be read-only (GET/HEAD, a query)", *where, "wait", "probe"
+                    "a wait probe must be read-only (GET/HEAD/OPTIONS, a query)",
+                    *where,
+                    "wait",
+                    "probe",
                 )
         yield from _check_templates(raw["steps"][index], where, seen, runbook, problem)
         seen.add(step.id)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from opsctl.errors import RefusedError
+from opsctl.processes import pid_alive
 from opsctl.runbook.records import now
 
 LOCKS_DIR = Path(".opsctl") / "locks"
@@ -98,15 +99,7 @@ class RunLock:
         if holder.get("host") != socket.gethostname():
             return False
         pid = holder.get("pid")
-        if not isinstance(pid, int):
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
+        return isinstance(pid, int) and not pid_alive(pid)
 
     def release(self) -> None:
         """Remove the lock if this run still holds it."""

@@ -6,6 +6,7 @@ where they could leak, mutating steps without a timeout) are checked by :mod:`.l
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Literal
 
@@ -18,10 +19,36 @@ STEP_TYPES = ("http", "graphql", "sql", "shell", "wait", "confirm", "manual", "s
 PROBE_TYPES = ("http", "graphql", "sql", "shell")
 HUMAN_TYPES = ("confirm", "manual")
 _ID = r"^[a-z][a-z0-9_]*$"
+# HTTP methods that only read (RFC 9110 "safe"); every other method is a write
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# GraphQL operations that may change something (a subscription keeps working on the server)
+WRITING_OPERATIONS = frozenset({"mutation", "subscription"})
+
+
+@functools.cache
+def graphql_operations(query: str) -> frozenset[str]:
+    """The operation types (query, mutation, subscription) a GraphQL document defines.
+
+    Parsed, not matched: a comment or a fragment before ``mutation`` must not hide a write.
+    Raises ``ValueError`` naming the line and column of a syntax error.
+    """
+    from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
+
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError as error:
+        where = error.locations[0] if error.locations else None
+        at = f" (query line {where.line}, column {where.column})" if where else ""
+        raise ValueError(f"GraphQL syntax error{at}: {error.message}") from None
+    return frozenset(
+        node.operation.value
+        for node in document.definitions
+        if isinstance(node, OperationDefinitionNode)
+    )
 
 
 class HttpSpec(StrictModel):
-    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    method: Literal["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"] = "GET"
     url: str = Field(description="Absolute URL, or a path such as /healthz on the env's url.")
     headers: dict[str, str] = Field(default_factory=dict)
     json_body: Any = Field(default=None, alias="json")
@@ -41,9 +68,17 @@ class GraphqlSpec(StrictModel):
     variables: dict[str, Any] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("query")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        if not graphql_operations(value):
+            raise ValueError("a GraphQL document needs an operation (query, mutation, ...)")
+        return value
+
     @property
     def is_mutation(self) -> bool:
-        return re.match(r"\s*mutation\b", self.query) is not None
+        """True when any operation of the document is a mutation or a subscription."""
+        return bool(graphql_operations(self.query) & WRITING_OPERATIONS)
 
 
 class SqlSpec(StrictModel):
@@ -161,14 +196,23 @@ class Step(StrictModel):
         return value
 
     @property
+    def writes_by_type(self) -> bool:
+        """A write whatever the file declares: an unsafe HTTP method or a GraphQL mutation."""
+        if self.http is not None:
+            return self.http.method not in SAFE_METHODS
+        return self.graphql is not None and self.graphql.is_mutation
+
+    @property
     def is_mutating(self) -> bool:
-        """Declared, else from the type: reads (GET/HEAD, queries, read-only SQL) do not mutate."""
+        """A write by type always mutates; else as declared, else from the type (shell writes).
+
+        Declaring a write ``mutating: false`` is a validation error (:mod:`.load`); even so it
+        never turns a write into a read here.
+        """
+        if self.writes_by_type:
+            return True
         if self.mutating is not None:
             return self.mutating
-        if self.http is not None:
-            return self.http.method not in ("GET", "HEAD")
-        if self.graphql is not None:
-            return self.graphql.is_mutation
         return self.shell is not None
 
     @property

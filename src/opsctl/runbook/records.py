@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from opsctl.errors import UsageError
+from opsctl.processes import pid_alive
 from opsctl.runbook.secrets import Masker
 
 RUNS_DIR = Path(".opsctl") / "runs"
@@ -62,8 +63,10 @@ class RunRecorder:
             os.write(self._fd, b"\n")  # a torn last line stays on its own line, unread
 
     def write(self, event: str, **fields: Any) -> None:
-        record = {"event": event, "at": now(), **self.masker.data(fields)}
-        line = json.dumps(record, default=str, ensure_ascii=False) + "\n"
+        # to JSON types first, so values written through str() (dates, objects) are masked too
+        plain = json.loads(json.dumps(fields, default=str))
+        record = {"event": event, "at": now(), **self.masker.data(plain)}
+        line = json.dumps(record, ensure_ascii=False) + "\n"
         os.write(self._fd, line.encode("utf-8"))
         os.fsync(self._fd)
 
@@ -104,6 +107,8 @@ class RunState:
     start: dict[str, Any]
     steps: dict[str, StepState]
     finished: dict[str, Any] | None
+    # the record's lines as read (by :func:`masked_run`: masked again), for ``log --json``
+    text: str = field(default="", repr=False)
 
     @property
     def run_id(self) -> str:
@@ -116,7 +121,7 @@ class RunState:
         owner = self.last_actor
         if owner.get("host") != socket.gethostname():
             return "unfinished"  # started on another machine: its process cannot be checked
-        return "running" if _alive(owner.get("pid")) else "crashed"
+        return "running" if pid_alive(owner.get("pid")) else "crashed"
 
     @property
     def last_actor(self) -> dict[str, Any]:
@@ -126,22 +131,28 @@ class RunState:
         return {}
 
 
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def read_run(path: Path) -> RunState:
+    return _fold(path, path.read_text(encoding="utf-8", errors="replace"))
+
+
+def masked_run(run: RunState, masker: Masker) -> RunState:
+    """``run`` read again through ``masker``: events, torn lines and the raw text."""
+    lines = []
+    for line in run.text.splitlines(keepends=True):
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            lines.append(masker.text(line))
+            continue
+        end = "\n" if line.endswith("\n") else ""
+        lines.append(json.dumps(masker.data(event), ensure_ascii=False) + end)
+    return _fold(run.path, "".join(lines))
+
+
+def _fold(path: Path, text: str) -> RunState:
     events: list[dict[str, Any]] = []
     unreadable = 0
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in text.splitlines():
         if not line.strip():
             continue
         try:
@@ -172,7 +183,7 @@ def read_run(path: Path) -> RunState:
             state.continued = bool(event.get("continued"))
         elif kind == "run_finished":
             finished = event
-    return RunState(path, events, unreadable, start, steps, finished)
+    return RunState(path, events, unreadable, start, steps, finished, text)
 
 
 def runs_dir(root: Path) -> Path:

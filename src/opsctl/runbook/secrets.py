@@ -1,8 +1,9 @@
 """Secrets: resolved from references (``env:VAR``, ``file:PATH``) at run time, masked everywhere.
 
-The :class:`Masker` replaces every known secret value in any text or structure before it is
-printed or recorded; it also knows the passwords inside the environment's database and Redis
-URLs. Values are never written to the run record, only the references.
+The :class:`Masker` (:class:`opsctl.output.masking.SecretMasker`) replaces every known secret
+value, and its encoded forms, in any text or structure before it is printed or recorded; it
+also knows the passwords inside the environment's database and Redis URLs. Values are never
+written to the run record, only the references.
 """
 
 from __future__ import annotations
@@ -10,61 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from opsctl.errors import ConfigError
-from opsctl.output.masking import mask_text, mask_url
+from opsctl.output.masking import MASK, SecretMasker
 
-MASK = "***"
-
-
-class Masker:
-    """Replaces secret values in text, longest first (a value inside another stays hidden).
-
-    Secrets become ``***``; a URL keeps scheme, user, host and database and loses its password
-    (people must tell environments apart), as everywhere in opsctl. Free text also goes
-    through :func:`opsctl.output.masking.mask_text`, which catches passwords in any URL.
-    """
-
-    def __init__(self, values: list[str] | None = None) -> None:
-        self._replacements: dict[str, str] = {}
-        for value in values or []:
-            self.add(value)
-
-    def add(self, value: str | None, replacement: str = MASK) -> None:
-        # very short values would mask ordinary words and digits; they are refused on resolve
-        if value and len(value) >= 3:
-            self._replacements[value] = replacement
-
-    def add_url(self, url: str | None) -> None:
-        """Mask the password inside a URL (wherever it appears) and the URL as a whole."""
-        if not url:
-            return
-        try:
-            password = urlsplit(url).password
-        except ValueError:
-            self.add(url)
-            return
-        if password:
-            self.add(password)
-            self.add(unquote(password))
-            self.add(url, mask_url(url))
-
-    def text(self, text: str) -> str:
-        for value in sorted(self._replacements, key=len, reverse=True):
-            if value in text:
-                text = text.replace(value, self._replacements[value])
-        return mask_text(text)
-
-    def data(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {self.text(str(key)): self.data(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.data(item) for item in value]
-        return value
+# The shared masker (values and their base64, percent-encoded, JSON-escaped forms).
+Masker = SecretMasker
+__all__ = ["MASK", "Masker", "current_environ", "resolve_secrets"]
 
 
 def resolve_secrets(
@@ -106,3 +59,29 @@ def resolve_secrets(
 
 def current_environ() -> Mapping[str, str]:
     return os.environ
+
+
+def masker_for_record(
+    references: Mapping[str, str],
+    *,
+    root: Path,
+    environ: Mapping[str, str],
+    urls: list[str | None],
+) -> Masker:
+    """A masker for reading back a run record (``log``, ``history``).
+
+    Records are masked when written; this masks again with what can be resolved now (the
+    run's secret references, the environment's URLs), so a record written by an older opsctl
+    or edited by hand does not show a secret either. A reference that cannot be resolved
+    here is skipped: reading a record never needs the secrets.
+    """
+    masker = Masker()
+    for name, ref in references.items():
+        try:
+            value = resolve_secrets({name: ref}, root=root, environ=environ, file="record")
+        except ConfigError:
+            continue
+        masker.add(value[name])
+    for url in urls:
+        masker.add_url(url)
+    return masker

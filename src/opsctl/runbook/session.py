@@ -2,35 +2,48 @@
 
 Order (nothing touches the environment before the last of the checks):
 validate the runbook → check the environment is allowed → check parameters → resolve secrets →
-typed confirmation for a protected environment → take the lock → record → steps → release.
+typed confirmation for a protected environment → take the locks → record → steps → release.
+The checks before the locks are in :mod:`.preparation`, the locks in :mod:`.run_locks`.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 import signal
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from opsctl.config.models import EnvironmentConfig, LoadedProject
-from opsctl.config.project import get_environment
+from opsctl.config.models import LoadedProject
 from opsctl.errors import InterruptedByUser, OpsctlError, RefusedError, UsageError
-from opsctl.runbook.display import Display, StdinPrompter
 from opsctl.runbook.executor import RunOutcome, RunSetup, execute
-from opsctl.runbook.load import LoadedRunbook, content_hash, find_runbook, load_runbook
+from opsctl.runbook.load import content_hash, find_runbook, load_runbook
 from opsctl.runbook.lock import RunLock, describe
 from opsctl.runbook.params import resolve_params
-from opsctl.runbook.records import RunRecorder, actor, find_run, new_run_id, read_run, runs_dir
-from opsctl.runbook.secrets import Masker, current_environ, resolve_secrets
-from opsctl.runbook.steps.interface import NoAnswerError, Prompter
+from opsctl.runbook.preparation import (
+    Prepared,
+    confirm_protected,
+    confirm_rerun,
+    display_path,
+    masked_errors,
+    prepare,
+)
+from opsctl.runbook.records import (
+    RunRecorder,
+    RunState,
+    actor,
+    find_run,
+    new_run_id,
+    read_run,
+    runs_dir,
+)
+from opsctl.runbook.run_locks import HeldLocks, take_locks
+from opsctl.runbook.steps.interface import Prompter
 
 
 @dataclass
@@ -43,18 +56,6 @@ class RunRequest:
     yes: bool = False
 
 
-@dataclass
-class _Prepared:
-    loaded: LoadedRunbook
-    env: EnvironmentConfig
-    secrets: dict[str, str]
-    masker: Masker
-    display: Display
-    prompter: Prompter
-    database_url: Callable[[], str]
-    env_extra: dict[str, Any]
-
-
 def run_runbook(
     project: LoadedProject,
     request: RunRequest,
@@ -65,21 +66,27 @@ def run_runbook(
 ) -> RunOutcome:
     loaded = load_runbook(
         find_runbook(project, request.name),
-        display=_display_path(project, request.name),
+        display=display_path(request.name),
         environments=project.config.environments,
     )
-    prep = _prepare(project, loaded, request.env_name, console, prompter, environ)
+    prep = prepare(project, loaded, request.env_name, console, prompter, environ)
+    with masked_errors(prep.masker):
+        return _run(project, prep, request)
+
+
+def _run(project: LoadedProject, prep: Prepared, request: RunRequest) -> RunOutcome:
+    loaded = prep.loaded
     params = resolve_params(loaded.runbook, request.params)
     run_id = new_run_id(loaded.runbook.name)
     who = actor()
-    confirmation = _confirm_protected(prep, request.env_name, who)
-    lock = RunLock(project.root, loaded.runbook.name, request.env_name)
+    confirmation = confirm_protected(prep, request.env_name, who)
+    locks = None
     if request.dry_run:
-        holder = lock.holder()
+        holder = RunLock(project.root, loaded.runbook.name, request.env_name).holder()
         if holder is not None:
             prep.display.say(f"note: a real run holds the lock: {describe(holder)}", style="yellow")
     else:
-        lock.acquire(run_id, who)
+        locks = take_locks(project, prep, request.env_name, run_id, who)
     try:
         recorder = RunRecorder(runs_dir(project.root) / f"{run_id}.jsonl", prep.masker)
         recorder.write(
@@ -97,7 +104,8 @@ def run_runbook(
             reason=request.reason,
             dry_run=request.dry_run,
             confirmation=confirmation,
-            lock_taken_over=lock.took_over,
+            lock_taken_over=locks.took_over if locks else None,
+            database_lock=locks.database_status if locks else None,
         )
         mode = " (dry run: mutating steps are simulated)" if request.dry_run else ""
         prep.display.markup(
@@ -116,9 +124,10 @@ def run_runbook(
             request.yes,
             recorder,
         )
-        return _execute(setup, lock)
+        return _execute(setup, locks)
     finally:
-        lock.release()
+        if locks is not None:
+            locks.release()
 
 
 def resume_runbook(
@@ -160,26 +169,33 @@ def resume_runbook(
         )
     loaded = load_runbook(
         runbook_path,
-        display=_display_path(project, name),
+        display=display_path(name),
         environments=project.config.environments,
     )
     env_name = str(start.get("env"))
-    prep = _prepare(project, loaded, env_name, console, prompter, environ)
-    params = resolve_params(loaded.runbook, dict(start.get("params") or {}))
+    prep = prepare(project, loaded, env_name, console, prompter, environ)
+    with masked_errors(prep.masker):
+        return _resume(project, prep, state, env_name, reason)
+
+
+def _resume(
+    project: LoadedProject, prep: Prepared, state: RunState, env_name: str, reason: str | None
+) -> RunOutcome:
+    loaded, run_id, status = prep.loaded, state.run_id, state.status
+    params = resolve_params(loaded.runbook, dict(state.start.get("params") or {}))
     who = actor()
-    confirmation = _confirm_protected(prep, env_name, who)
+    confirmation = confirm_protected(prep, env_name, who)
     pending = [
         s for s in loaded.runbook.steps if not (s.id in state.steps and state.steps[s.id].done)
     ]
-    lock = RunLock(project.root, name, env_name)
-    lock.acquire(run_id, who)
+    locks = take_locks(project, prep, env_name, run_id, who)
     try:
-        recorder = RunRecorder(path, prep.masker)
+        recorder = RunRecorder(state.path, prep.masker)
         decision = None
         first = pending[0] if pending else None
         earlier = state.steps.get(first.id) if first else None
         if first is not None and earlier is not None and earlier.started and first.is_mutating:
-            decision = _confirm_rerun(prep, first.id, first.kind, earlier.status, who)
+            decision = confirm_rerun(prep, first.id, first.kind, earlier.status, who)
         recorder.write(
             "run_resumed",
             actor=who,
@@ -187,6 +203,8 @@ def resume_runbook(
             from_step=first.id if first else None,
             confirmation=confirmation,
             rerun_decision=decision,
+            lock_taken_over=locks.took_over,
+            database_lock=locks.database_status,
         )
         if decision is not None and decision["answer"].lower() not in ("y", "yes"):
             recorder.write("run_finished", status=status, note="resume declined")
@@ -196,75 +214,19 @@ def resume_runbook(
                 hint=f"check the step's effect, then `opsctl runbook resume {run_id}` again",
             )
         prep.display.markup(
-            f"[bold]resuming run {run_id}[/] of {escape(name)} on {escape(env_name)}"
-            f" from step {escape(first.id if first else '(none left)')}"
+            f"[bold]resuming run {run_id}[/] of {escape(loaded.runbook.name)} on "
+            f"{escape(env_name)} from step {escape(first.id if first else '(none left)')}"
         )
         setup = _setup(project, prep, run_id, env_name, params, who, reason, False, False, recorder)
         setup.done = state.steps
-        return _execute(setup, lock)
+        return _execute(setup, locks)
     finally:
-        lock.release()
-
-
-def _prepare(
-    project: LoadedProject,
-    loaded: LoadedRunbook,
-    env_name: str,
-    console: Console,
-    prompter: Prompter | None,
-    environ: Mapping[str, str] | None,
-) -> _Prepared:
-    runbook = loaded.runbook
-    if runbook.environments and env_name not in runbook.environments:
-        raise RefusedError(
-            f"runbook {runbook.name} may not run in {env_name!r} "
-            f"(its environments: {', '.join(runbook.environments)})"
-        )
-    env = get_environment(project, env_name)
-    values = resolve_secrets(
-        runbook.secrets,
-        root=project.root,
-        environ=current_environ() if environ is None else environ,
-        file=loaded.display,
-    )
-    masker = Masker(list(values.values()))
-    for url in (env.database_url, env.redis_url):
-        if url is not None and url.get_secret_value() != "embedded":
-            masker.add_url(url.get_secret_value())
-    display = Display(console, masker)
-
-    @functools.cache
-    def database_url() -> str:
-        from opsctl.database.servers import environment_database_url
-
-        url = environment_database_url(project, env)
-        masker.add_url(url)
-        return url
-
-    extra: dict[str, Any] = {
-        "has_redis": bool(env.redis_url and env.redis_url.get_secret_value()),
-        "has_database": bool(env.database_url and env.database_url.get_secret_value()),
-    }
-    if env.redis_url is not None:
-        extra["redis_url"] = env.redis_url.get_secret_value()
-    if "env.database_url" in loaded.text:
-        # resolved now, so a missing or unreachable database stops the run before any step
-        extra["database_url"] = database_url()
-    return _Prepared(
-        loaded,
-        env,
-        values,
-        masker,
-        display,
-        prompter or StdinPrompter(console, masker),
-        database_url,
-        extra,
-    )
+        locks.release()
 
 
 def _setup(
     project: LoadedProject,
-    prep: _Prepared,
+    prep: Prepared,
     run_id: str,
     env_name: str,
     params: dict[str, Any],
@@ -296,7 +258,7 @@ def _setup(
     )
 
 
-def _execute(setup: RunSetup, lock: RunLock) -> RunOutcome:
+def _execute(setup: RunSetup, locks: HeldLocks | None) -> RunOutcome:
     try:
         with _sigterm_as_interrupt():
             outcome = execute(setup)
@@ -308,7 +270,8 @@ def _execute(setup: RunSetup, lock: RunLock) -> RunOutcome:
         ) from None
     finally:
         setup.recorder.close()
-        lock.release()
+        if locks is not None:
+            locks.release()
     _summary(setup, outcome)
     return outcome
 
@@ -362,41 +325,4 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _confirm_protected(
-    prep: _Prepared, env_name: str, who: dict[str, Any]
-) -> dict[str, Any] | None:
-    """A protected environment needs its name typed; ``--yes`` never answers this."""
-    if not prep.env.protected:
-        return None
-    question = f"{env_name} is a protected environment. Type its name to continue:"
-    try:
-        answer = prep.prompter.ask(question)
-    except NoAnswerError:
-        raise RefusedError(
-            f"{env_name} is protected: a typed confirmation is needed and input is closed"
-        ) from None
-    if answer != env_name:
-        raise RefusedError(f"confirmation did not match {env_name!r}: nothing was done")
-    return {"typed": env_name, "by": who.get("user")}
-
-
-def _confirm_rerun(
-    prep: _Prepared, step_id: str, kind: str, status: str, who: dict[str, Any]
-) -> dict[str, Any]:
-    note = " (its transaction was rolled back)" if kind == "sql" else ""
-    question = (
-        f"step {step_id} is mutating and may have half-run before the run stopped "
-        f"(last status: {status}){note}. Check its effect. Re-run it? [y/N]"
-    )
-    try:
-        answer = prep.prompter.ask(question)
-    except NoAnswerError:
-        answer = ""
-    return {"question": question, "answer": answer or "no answer", "by": who.get("user")}
-
-
-def _display_path(project: LoadedProject, name: str) -> str:
-    return str(Path("runbooks") / f"{name}.yaml")
-
-
-__all__ = ["OpsctlError", "RunRequest", "resume_runbook", "run_runbook"]
+__all__ = ["OpsctlError", "RunRequest", "masked_errors", "resume_runbook", "run_runbook"]

@@ -64,8 +64,16 @@ def _prefixed(fields: list[bytes]) -> list[bytes]:
     return [_LENGTH(len(data)) + data for data in fields]
 
 
+_FEW = 256  # distinct values below which a column is encoded once per value, then looked up
+
+
 def _text(values: Sequence[object]) -> list[bytes]:
     try:  # fast path: all str, no NULL
+        distinct = set(values)
+        if len(distinct) <= _FEW < len(values):  # statuses, roles: a few strings, many rows
+            keys = list(distinct)
+            encoded = dict(zip(keys, _prefixed(list(map(str.encode, keys))), strict=True))  # type: ignore[arg-type]
+            return list(map(encoded.__getitem__, values))
         return _prefixed(list(map(str.encode, values)))  # type: ignore[arg-type]
     except TypeError:
         pass

@@ -2,15 +2,18 @@
 
 Seeding alternates two kinds of work: Python making COPY payloads, and PostgreSQL ingesting
 them and building indexes. Done in turn, each waits for the other. Here a thread makes every
-table's payloads, in load order, into a small bounded queue; the main thread (which owns the
-one connection and the one transaction) takes them in that same order. psycopg waits on the
-socket without holding the GIL, so the generator runs while the server works. The bytes, and so
-the fingerprint, are exactly those of generating in turn: same chunks, same order, same memo.
+table's payloads, in load order, into a buffer bounded in bytes; the main thread (which owns
+the one connection and the one transaction) takes them in that same order. psycopg waits on
+the socket without holding the GIL, so the generator runs while the server works. The bytes,
+and so the fingerprint, are exactly those of generating in turn: same chunks, same order.
+
+The bound is in bytes, not chunks, and generous: while the server spends a second or more
+building one table's indexes, the generator should get well into the next table.
 """
 
 from __future__ import annotations
 
-import queue
+import collections
 import threading
 from collections.abc import Sequence
 from typing import Protocol
@@ -18,7 +21,7 @@ from typing import Protocol
 from opsctl.seed.plan import Table
 from opsctl.seed.streams import BLOCK_ROWS
 
-AHEAD = 8  # chunks made ahead (about 16k rows each): bounded memory, enough to never starve
+AHEAD_BYTES = 96 * 1024 * 1024  # made but not yet sent: bounded memory, rarely a wait
 
 
 class PayloadMaker(Protocol):
@@ -38,9 +41,17 @@ class _Failed:
 class PayloadPipeline:
     """Every chunk of ``tables`` (table, rows) in order, made ahead by a worker thread."""
 
-    def __init__(self, maker: PayloadMaker, tables: Sequence[tuple[Table, int]]) -> None:
-        self._queue: queue.Queue[tuple[str, range, bytes] | _Failed] = queue.Queue(AHEAD)
-        self._cancelled = threading.Event()
+    def __init__(
+        self,
+        maker: PayloadMaker,
+        tables: Sequence[tuple[Table, int]],
+        ahead_bytes: int = AHEAD_BYTES,
+    ) -> None:
+        self._items: collections.deque[tuple[str, range, bytes] | _Failed] = collections.deque()
+        self._buffered = 0
+        self._ahead = ahead_bytes
+        self._changed = threading.Condition()
+        self._cancelled = False
         self._thread = threading.Thread(
             target=self._run, args=(maker, list(tables)), name="opsctl-seed-generate", daemon=True
         )
@@ -56,17 +67,27 @@ class PayloadPipeline:
             self._put(_Failed(error))
 
     def _put(self, item: tuple[str, range, bytes] | _Failed) -> bool:
-        while not self._cancelled.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        size = len(item[2]) if isinstance(item, tuple) else 0
+        with self._changed:
+            # one item always fits, however large, so a huge chunk cannot dead-lock
+            while self._buffered and self._buffered + size > self._ahead and not self._cancelled:
+                self._changed.wait()
+            if self._cancelled:
+                return False
+            self._items.append(item)
+            self._buffered += size
+            self._changed.notify_all()
+            return True
 
     def next(self, table: str, rows: range) -> bytes:
         """The payload of ``rows`` of ``table``: must be asked for in the order made."""
-        item = self._queue.get()
+        with self._changed:
+            while not self._items:
+                self._changed.wait()
+            item = self._items.popleft()
+            if isinstance(item, tuple):
+                self._buffered -= len(item[2])
+            self._changed.notify_all()
         if isinstance(item, _Failed):
             self.cancel()
             raise item.error
@@ -77,5 +98,9 @@ class PayloadPipeline:
 
     def cancel(self) -> None:
         """Stop the worker (after a failure or Ctrl-C in the main thread)."""
-        self._cancelled.set()
+        with self._changed:
+            self._cancelled = True
+            self._items.clear()
+            self._buffered = 0
+            self._changed.notify_all()
         self._thread.join(timeout=30)

@@ -8,10 +8,13 @@ Unix epoch and dates integers of days since it (the encoder also accepts datetim
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import itertools
+import operator
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from itertools import repeat
 
 from opsctl.seed.plan import Chunk, Identity, PlanError, Values
 from opsctl.seed.streams import stream_key, values_for_rows
@@ -34,6 +37,11 @@ def anchor_microseconds(chunk: Chunk) -> int:
 def microseconds_to_datetime(value: int) -> datetime:
     """For plans and tests that want a datetime back."""
     return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+
+
+def _offset_modulo(values: list[int], base: int, span: int) -> list[object]:
+    """``[base + value % span for value in values]``, computed by ``map`` in C (hot path)."""
+    return list(map(operator.add, repeat(base), map(operator.mod, values, repeat(span))))
 
 
 class Serial(Identity):
@@ -73,18 +81,26 @@ class Uuid(Identity):
         self.stream = stream
 
     def ids_for(self, chunk: Chunk, table: str, rows: Sequence[int]) -> list[object]:
-        contiguous = isinstance(rows, range) and rows.step == 1
-        highest = (rows[-1] if contiguous else max(rows)) if len(rows) else -1
-        needed = max(chunk.counts.get(table, 0), highest + 1)
+        cached = self._ids(chunk, table, chunk.counts.get(table, 0))
+        if isinstance(rows, range) and rows.step == 1:
+            if rows.stop > len(cached):
+                cached = self._ids(chunk, table, rows.stop)
+            return cached[rows.start : rows.stop]  # a key column: one slice, not a lookup per row
+        try:  # a foreign-key column: rows are almost always below the table's count
+            return list(map(cached.__getitem__, rows))
+        except IndexError:
+            return list(map(self._ids(chunk, table, max(rows) + 1).__getitem__, rows))
+
+    def _ids(self, chunk: Chunk, table: str, needed: int) -> list[object]:
+        """At least ``needed`` UUIDs of ``table``, made once per run (a longer series starts
+        with the same UUIDs: SHAKE-256 is an extendable-output function)."""
         memo_key = f"uuid:{table}:{self.stream}"
         found = chunk.memo.get(memo_key)
         cached: list[object] = found if isinstance(found, list) else []
         if len(cached) < needed:
             cached = list(uuid_bytes(chunk.seed, table, needed, self.stream))
             chunk.memo[memo_key] = cached
-        if isinstance(rows, range) and rows.step == 1:
-            return cached[rows.start : rows.stop]  # a key column: one slice, not a lookup per row
-        return list(map(cached.__getitem__, rows))
+        return cached
 
 
 class Constant(Values):
@@ -112,8 +128,8 @@ class Choice(Values):
         self.thresholds[-1] = 2**64
 
     def generate(self, chunk: Chunk) -> Sequence[object]:
-        options, thresholds = self.options, self.thresholds
-        return [options[bisect.bisect_right(thresholds, value)] for value in chunk.random()]
+        pick = functools.partial(bisect.bisect_right, self.thresholds)
+        return list(map(self.options.__getitem__, map(pick, chunk.random())))
 
 
 class IntRange(Values):
@@ -123,8 +139,7 @@ class IntRange(Values):
         self.low, self.span = low, high - low + 1
 
     def generate(self, chunk: Chunk) -> Sequence[object]:
-        low, span = self.low, self.span
-        return [low + value % span for value in chunk.random()]
+        return _offset_modulo(chunk.random(), self.low, self.span)
 
 
 class Words(Values):
@@ -160,8 +175,8 @@ class Words(Values):
     def generate(self, chunk: Chunk) -> Sequence[object]:
         memo_key = f"words:{chunk.table}:{chunk.column}:{self.minimum}:{self.spread}"
         phrases = chunk.remember(memo_key, lambda: self.phrases(chunk))
-        count = len(phrases)
-        return [phrases[value % count] for value in chunk.random()]
+        picks = map(operator.mod, chunk.random(), repeat(len(phrases)))
+        return list(map(phrases.__getitem__, picks))
 
 
 class Timestamps(Values):
@@ -172,9 +187,7 @@ class Timestamps(Values):
         self.span = int((days_before + days_after) * MICROSECONDS_PER_DAY) + 1
 
     def generate(self, chunk: Chunk) -> Sequence[object]:
-        base = anchor_microseconds(chunk) + self.start
-        span = self.span
-        return [base + value % span for value in chunk.random()]
+        return _offset_modulo(chunk.random(), anchor_microseconds(chunk) + self.start, self.span)
 
 
 class Dates(Values):
@@ -184,9 +197,7 @@ class Dates(Values):
         self.start, self.span = -days_before, days_before + days_after + 1
 
     def generate(self, chunk: Chunk) -> Sequence[object]:
-        base = anchor_days(chunk) + self.start
-        span = self.span
-        return [base + value % span for value in chunk.random()]
+        return _offset_modulo(chunk.random(), anchor_days(chunk) + self.start, self.span)
 
 
 class Nullable(Values):

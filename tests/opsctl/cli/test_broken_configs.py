@@ -53,6 +53,10 @@ CORPUS = [
         ["environment_not_mapping.yaml:4: environments.local:", "expected a mapping of keys"],
     ),
     ("empty_file", ["empty_file.yaml: service:", "required key is missing"]),
+    (
+        "impossible_date",
+        ["impossible_date.yaml:4: service.migrations:", "invalid value '2021-02-30'", "quote it"],
+    ),
 ]
 
 
@@ -74,6 +78,18 @@ def test_secret_in_a_wrong_value_is_never_echoed() -> None:
 
     assert result.exit_code == 2
     assert "hunter2" not in result.output
+
+
+def test_a_wrong_value_from_the_environment_is_named_by_its_variable_not_echoed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPSCTL_TEST_SECRET_TOKEN", "tok_live_5ecret")
+    result = invoke(["--config", str(BROKEN / "secret_from_environment.yaml"), "config", "show"])
+
+    assert result.exit_code == 2
+    assert "secret_from_environment.yaml:6: environments.local.protected:" in result.stderr
+    assert "(got the value of ${OPSCTL_TEST_SECRET_TOKEN})" in result.stderr
+    assert "tok_live_5ecret" not in result.output
 
 
 def test_broken_configuration_as_a_process_has_no_traceback() -> None:

@@ -44,3 +44,10 @@ def test_datetime_and_date_objects_encode_like_their_integers() -> None:
     micros = int(moment.timestamp()) * 1_000_000
     assert encode("timestamptz", [moment]) == encode("timestamptz", [micros])
     assert encode("date", [date(2026, 1, 1), None]) == encode("date", [20_454, None])
+
+
+def test_a_few_distinct_strings_encode_like_many() -> None:
+    statuses = ["TODO", "DONE", "IN_PROGRESS"] * 400  # the lookup path: few distinct values
+    expected = [struct.pack(">i", len(value)) + value.encode() for value in statuses]
+    assert encode("text", statuses) == expected
+    assert encode("text", [*statuses, None])[-1] == NULL

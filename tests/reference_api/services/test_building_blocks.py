@@ -9,7 +9,9 @@ import uuid
 from collections.abc import Sequence
 
 import pytest
+from argon2 import PasswordHasher, Type
 
+from reference_api.config import Settings
 from reference_api.dataloader import DataLoader
 from reference_api.services.errors import BadUserInputError, UnauthenticatedError
 from reference_api.services.inputs import CreateTaskInput, SignUpInput, parse_input
@@ -75,6 +77,24 @@ async def test_passwords() -> None:
     assert not await passwords.verify(None, "not a real password")
     assert not await passwords.verify("not-a-hash", "secret words")
     assert not passwords.needs_rehash(stored)
+
+
+async def test_production_passwords_follow_owasp_and_accept_older_hashes() -> None:
+    defaults = Settings(DATABASE_URL="postgresql://unused")
+    passwords = PasswordService(
+        time_cost=defaults.argon2_time_cost,
+        memory_cost_kib=defaults.argon2_memory_cost_kib,
+        parallelism=defaults.argon2_parallelism,
+    )
+    stored = await passwords.hash("secret words")
+    assert "$argon2id$v=19$m=19456,t=2,p=1$" in stored
+    assert not passwords.needs_rehash(stored)
+    # Hashed before the change, with argon2-cffi's defaults (t=3, 64 MiB, p=4): still valid,
+    # and due for a rehash (the log-in does it: test_log_in_rehashes_passwords_...).
+    older = PasswordHasher(type=Type.ID).hash("secret words")
+    assert "m=65536,t=3,p=4" in older
+    assert await passwords.verify(older, "secret words")
+    assert passwords.needs_rehash(older)
 
 
 def test_inputs_name_the_camel_case_field() -> None:

@@ -95,6 +95,9 @@ def _database(context: GateContext) -> Iterator[str | None]:
 
 def _judge_tests(tests: TestRun, result: GateResult) -> None:
     result.details["test_command_exit_code"] = tests.run.returncode
+    result.details["concurrency"] = list(tests.concurrency)
+    if tests.notes:
+        result.details["notes"] = list(tests.notes)
     result.details["tests_run"] = tests.tests_counted
     result.details["failing_tests"] = tests.failing_tests
     for name in tests.failing_tests:

@@ -311,12 +311,18 @@ class _Walk:
             return None
         again = take_snapshot(connection)
         for difference in compare(upgraded, again):
+            thing = difference.key.describe()
+            if difference.before is None:
+                how = "exists, but did not after the first upgrade"
+            elif difference.after is None:
+                how = "is missing, but existed after the first upgrade"
+            else:
+                how = "is defined differently than after the first upgrade"
             self.finding(
                 revision,
                 "reversibility",
-                f"after upgrading {revision.id} again, {difference.key.describe()} differs from "
-                "the first upgrade",
-                "make upgrade() deterministic and downgrade() undo all of it",
+                f"after upgrading {revision.id} again, {thing} {how}",
+                "make downgrade() undo all of upgrade(), and upgrade() not depend on leftovers",
                 "upgrade",
             )
         self.result.checked += 1

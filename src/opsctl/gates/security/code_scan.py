@@ -4,14 +4,22 @@ bandit exits 0 when a file does not parse, and turns a ``# nosec`` without a tes
 only free text) into a blanket suppression. So bandit runs with ``--ignore-nosec`` and opsctl
 applies ``# nosec`` itself: only the test ids it names (``# nosec B602`` or ``# nosec: B602,B607``)
 suppress, and a ``# nosec`` naming no test id suppresses nothing and is reported.
+
+bandit also applies a ``.bandit`` file it finds under its targets, so code under review could
+skip tests; opsctl passes an empty ``--ini`` instead and reports such a file. A test id can be
+accepted project-wide in the Definition of Done (``security.accepted``), with a reason and an
+expiry, like an advisory. The scanned files are counted from bandit's own metrics: no file
+read is no judgement.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
 import sys
+import tempfile
 import threading
 import tokenize
 from dataclasses import dataclass, field
@@ -19,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from opsctl.gates.interface import Finding, GateError, Severity
-from opsctl.gates.security.settings import BanditSettings
+from opsctl.gates.security.settings import AcceptedFinding, BanditSettings
 from opsctl.gates.tools import run_tool
 
 _RANK = {"UNDEFINED": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
@@ -31,8 +39,9 @@ _TEST_ID = re.compile(r"^B\d{3}$")
 class CodeScan:
     findings: list[Finding] = field(default_factory=list)
     unparseable: list[str] = field(default_factory=list)
-    files_scanned: int = 0
+    files_scanned: int = 0  # files bandit read and parsed, from its own metrics
     counts: dict[str, int] = field(default_factory=dict)
+    used_acceptances: set[str] = field(default_factory=set)  # accepted ids that matched
 
 
 def nosec_ids(comment: str) -> set[str] | None:
@@ -62,24 +71,37 @@ def nosec_comments(file: Path) -> dict[int, set[str]]:
     return found
 
 
-def python_files(root: Path, sources: list[str]) -> list[Path]:
-    files: list[Path] = []
+def bandit_configs(root: Path, sources: list[str]) -> list[str]:
+    """Every ``.bandit`` file under the sources (bandit would apply one by itself)."""
+    found: list[str] = []
     for source in sources:
         path = root / source
-        files.extend([path] if path.is_file() else sorted(path.rglob("*.py")))
-    return files
+        if path.is_dir():
+            found += [str(file.relative_to(root)) for file in sorted(path.rglob(".bandit"))]
+    return found
 
 
 def scan_code(
     root: Path,
     sources: list[str],
     settings: BanditSettings,
+    accepted: list[AcceptedFinding],
     *,
+    today: dt.date,
     timeout_s: float,
     cancelled: threading.Event,
 ) -> CodeScan:
-    command = [sys.executable, "-m", "bandit", "-r", *sources, "-f", "json", "-q", "--ignore-nosec"]
-    run = run_tool(command, cwd=root, timeout_s=timeout_s, cancelled=cancelled, name="bandit")
+    # bandit reads the first ``.bandit`` it finds under its targets and applies its skips,
+    # excludes and tests: code under review would decide what is checked. An explicit --ini
+    # with an empty [bandit] section means no discovered file is read.
+    with tempfile.TemporaryDirectory(prefix="opsctl-bandit-") as folder:
+        ini = Path(folder) / "bandit.ini"
+        ini.write_text("[bandit]\n", encoding="utf-8")
+        command = [
+            sys.executable, "-m", "bandit", "-r", *sources, "-f", "json", "-q",
+            "--ignore-nosec", "--ini", str(ini),
+        ]  # fmt: skip
+        run = run_tool(command, cwd=root, timeout_s=timeout_s, cancelled=cancelled, name="bandit")
     if run.returncode not in (0, 1):
         tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
         raise GateError(f"bandit exited with {run.returncode}: {' '.join(tail)}")
@@ -88,6 +110,17 @@ def scan_code(
     except ValueError:
         raise GateError("bandit wrote no JSON report") from None
     scan = CodeScan()
+    for config in bandit_configs(root, sources):
+        scan.findings.append(
+            Finding(
+                rule="security/bandit-config-ignored",
+                message="this .bandit file is ignored: opsctl runs bandit with its own settings",
+                severity=Severity.WARNING,
+                file=config,
+                help="thresholds go in checks/definition-of-done.yaml (security.bandit); "
+                "accept a finding with '# nosec BXXX # reason' or security.accepted",
+            )
+        )
     for error in report.get("errors") or []:
         scan.unparseable.append(str(error.get("filename")))
         scan.findings.append(
@@ -99,17 +132,13 @@ def scan_code(
                 help="fix the syntax error: a file bandit cannot parse is not checked",
             )
         )
-    files = python_files(root, sources)
-    scan.files_scanned = len(files)
-    comments = {
-        str(file.relative_to(root)): nosec_comments(file) for file in files if file.is_file()
-    }
-    minimum_severity = _RANK[settings.severity.upper()]
-    minimum_confidence = _RANK[settings.confidence.upper()]
+    # what bandit itself read (its metrics name every file), not what opsctl expects it to read
+    files = [name for name in report.get("metrics") or {} if name != "_totals"]
+    scan.files_scanned = len(set(files) - set(scan.unparseable))
+    comments = {file: nosec_comments(root / file) for file in files}
+    minimum = (_RANK[settings.severity.upper()], _RANK[settings.confidence.upper()])
     for item in report.get("results") or []:
-        scan.findings.append(
-            _judge(item, comments, minimum_severity, minimum_confidence, scan.counts)
-        )
+        scan.findings.append(_judge(item, comments, minimum, accepted, today, scan))
     for file, lines in sorted(comments.items()):
         for line, ids in sorted(lines.items()):
             if not ids:
@@ -129,10 +158,12 @@ def scan_code(
 def _judge(
     item: dict[str, Any],
     comments: dict[str, dict[int, set[str]]],
-    minimum_severity: int,
-    minimum_confidence: int,
-    counts: dict[str, int],
+    minimum: tuple[int, int],
+    accepted: list[AcceptedFinding],
+    today: dt.date,
+    scan: CodeScan,
 ) -> Finding:
+    counts = scan.counts
     file = str(item.get("filename", ""))
     line = int(item.get("line_number") or 0) or None
     test_id = str(item.get("test_id", "?"))
@@ -140,8 +171,8 @@ def _judge(
     confidence = str(item.get("issue_confidence", "UNDEFINED")).upper()
     lines = item.get("line_range") or ([line] if line else [])
     suppressed = any(test_id in comments.get(file, {}).get(n, set()) for n in lines)
-    at_threshold = _RANK.get(severity, 0) >= minimum_severity
-    at_threshold = at_threshold and _RANK.get(confidence, 0) >= minimum_confidence
+    at_threshold = _RANK.get(severity, 0) >= minimum[0]
+    at_threshold = at_threshold and _RANK.get(confidence, 0) >= minimum[1]
     text = f"{test_id} {item.get('issue_text', '')} (severity {severity}, confidence {confidence})"
     if suppressed:
         counts["suppressed by # nosec"] = counts.get("suppressed by # nosec", 0) + 1
@@ -153,6 +184,20 @@ def _judge(
             line=line,
             accepted=True,
         )
+    entry = next((e for e in accepted if e.id.upper() == test_id.upper()), None)
+    if entry is not None:
+        scan.used_acceptances.add(entry.id)
+        if entry.expires >= today:
+            counts["accepted"] = counts.get("accepted", 0) + 1
+            return Finding(
+                rule=f"bandit/{test_id}",
+                message=f"{text}; accepted until {entry.expires}: {entry.reason}",
+                severity=Severity.NOTE,
+                file=file,
+                line=line,
+                accepted=True,
+            )
+        text += f"; its acceptance expired on {entry.expires} ({entry.reason})"
     key = "at or above threshold" if at_threshold else "below threshold"
     counts[key] = counts.get(key, 0) + 1
     return Finding(

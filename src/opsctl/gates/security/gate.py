@@ -54,6 +54,8 @@ class SecurityGate(Gate):
             root,
             project.config.service.source,
             settings.bandit,
+            settings.accepted,
+            today=today,
             timeout_s=settings.timeout_s,
             cancelled=context.cancelled,
         )
@@ -69,6 +71,9 @@ class SecurityGate(Gate):
                 f"bandit could not parse {len(code.unparseable)} file(s): "
                 + ", ".join(code.unparseable)
             )
+        elif code.files_scanned == 0:
+            sources = ", ".join(project.config.service.source)
+            result.reasons.append(f"bandit scanned no Python file in service.source ({sources})")
         errors = sum(1 for f in code.findings if f.severity is Severity.ERROR)
         result.measurements.append(
             Measurement("bandit findings at threshold", errors, 0, "", "<=", errors == 0)
@@ -79,6 +84,7 @@ class SecurityGate(Gate):
         except GateError as error:  # keep bandit's verdict; the audit part could not judge
             result.reasons.append(f"dependencies not audited: {error}")
             used = set()
+        used |= code.used_acceptances
         for entry in settings.accepted:
             if entry.expires < today and entry.id not in used:
                 result.findings.append(
@@ -132,6 +138,8 @@ class SecurityGate(Gate):
                 f"{len(audit.skipped)} dependenc{'y' if len(audit.skipped) == 1 else 'ies'} "
                 "could not be audited: " + ", ".join(sorted(audit.skipped))
             )
+        elif audit.audited == 0:
+            result.reasons.append(f"{requirements} lists no dependency: pip-audit audited nothing")
         open_vulns = sum(
             1 for f in audit.findings if f.rule.startswith("pip-audit/") and not f.accepted
         )

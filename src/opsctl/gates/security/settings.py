@@ -21,9 +21,16 @@ class BanditSettings(StrictModel):
 
 
 class AcceptedFinding(StrictModel):
-    """A known finding the team accepted, with why and until when."""
+    """A known finding the team accepted, with why and until when.
 
-    id: str = Field(min_length=1, description="Advisory id (or alias) or bandit test id.")
+    Matches an advisory by its id or any alias (pip-audit findings), or a bandit test id such
+    as ``B602`` (every finding of that test). From the day after ``expires`` it no longer
+    suppresses.
+    """
+
+    id: str = Field(
+        min_length=1, description="Advisory id (or alias), or bandit test id (e.g. B602)."
+    )
     reason: str = Field(min_length=1, description="Why it is accepted (required).")
     expires: dt.date = Field(description="Last day the acceptance holds (YYYY-MM-DD).")
 

@@ -8,11 +8,11 @@ period, so nothing the command started keeps running.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess  # nosec B404 - commands are argument lists, never a shell string
 import sys
 from typing import Any
 
+from opsctl.processes import stop_group
 from opsctl.runbook.model import ShellSpec
 from opsctl.runbook.steps.interface import (
     StepContext,
@@ -23,7 +23,6 @@ from opsctl.runbook.steps.interface import (
 )
 
 MAX_OUTPUT = 20_000
-GRACE_SECONDS = 2.0
 
 
 def argv(spec: ShellSpec) -> list[str]:
@@ -32,24 +31,6 @@ def argv(spec: ShellSpec) -> list[str]:
     if command[0] == "python":
         command[0] = sys.executable
     return command
-
-
-def stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group, SIGKILL it if it does not end within the grace period."""
-    for sig, wait in ((signal.SIGTERM, GRACE_SECONDS), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-            # the leader is gone; make sure no member of its group survives it
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-        return
 
 
 class ShellStep(StepType):

@@ -1,6 +1,9 @@
 """``sql``: one statement in its own transaction: read-only unless the step is mutating.
 
-Values are bind parameters only (``%(name)s``). The step's timeout becomes the transaction's
+The statement always goes through the extended query protocol (prepared), even without bind
+parameters: PostgreSQL then refuses more than one statement, so ``SELECT 1; COMMIT; ...``
+cannot end the read-only transaction and write after it (the simple protocol would run all
+three). Values are bind parameters only (``%(name)s``). The step's timeout becomes the transaction's
 ``statement_timeout``, so PostgreSQL itself cancels a slow query. ``expect_rows_affected``
 guards a write: on a mismatch the transaction is rolled back and the step fails.
 """
@@ -23,9 +26,17 @@ from opsctl.runbook.steps.interface import (
     StepType,
 )
 
+# PostgreSQL's message when a prepared (extended protocol) query holds several statements
+_MANY_STATEMENTS = "cannot insert multiple commands into a prepared statement"
+
 
 class _GuardError(Exception):
     pass
+
+
+def _first_line(error: Exception, context: StepContext) -> str:
+    text = str(error).strip()
+    return context.masker.text(text.splitlines()[0] if text else "")
 
 
 def json_safe(value: Any) -> Any:
@@ -75,13 +86,19 @@ class SqlStep(StepType):
                 return self._execute(conn, spec, timeout, expected)
         except _GuardError as guard:
             raise StepError(str(guard)) from None
+        except psycopg.errors.SyntaxError as error:
+            if _MANY_STATEMENTS in str(error):
+                raise StepError(
+                    "a sql step runs exactly one SQL statement; split the others into their"
+                    " own steps (nothing was run)"
+                ) from None
+            raise StepError(f"SyntaxError: {_first_line(error, context)}") from None
         except psycopg.errors.QueryCanceled:
             raise StepTimeoutError(
                 f"query cancelled by PostgreSQL after {timeout:g}s (statement_timeout)"
             ) from None
         except psycopg.Error as error:
-            message = context.masker.text(str(error).strip().splitlines()[0] if str(error) else "")
-            raise StepError(f"{type(error).__name__}: {message}") from None
+            raise StepError(f"{type(error).__name__}: {_first_line(error, context)}") from None
 
     def _execute(
         self,
@@ -96,7 +113,8 @@ class SqlStep(StepType):
             cursor.execute(
                 "SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",)
             )
-            cursor.execute(spec.query.encode(), spec.params or None)
+            # prepare=True: the extended protocol, one statement only (see the module doc)
+            cursor.execute(spec.query.encode(), spec.params or None, prepare=True)
             columns = [c.name for c in cursor.description] if cursor.description else []
             rows: list[dict[str, Any]] = []
             truncated = False

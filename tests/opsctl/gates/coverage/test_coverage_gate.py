@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,26 @@ def test_diff_without_a_base_is_incomplete_not_passed(tmp_path: Path) -> None:
     result = run_gate(project)
     assert result.status is Status.INCOMPLETE
     assert any("diff coverage not measured" in reason for reason in result.reasons)
+
+
+def test_lines_after_awaits_on_sqlalchemys_greenlet_bridge_are_measured(tmp_path: Path) -> None:
+    result = run_gate(copy_fixture("greenlet", tmp_path))
+    assert result.details["concurrency"] == ["greenlet", "thread"]
+    assert measurement(result, "total coverage") == (100.0, True)
+    assert result.status is Status.PASSED, (result.summary, result.findings)
+    assert "notes" not in result.details
+
+
+def test_without_greenlet_tracing_the_gate_says_so_and_does_not_pass(tmp_path: Path) -> None:
+    # A test command opsctl does not wrap in `coverage run` runs a Python opsctl cannot
+    # inspect, so coverage stays on threads: the fixture's greenlet lines are then missed.
+    project = copy_fixture("greenlet", tmp_path)
+    config = project / "opsctl.yaml"
+    command = f"tests: [env, {json.dumps(sys.executable)}, -m, pytest]"
+    config.write_text(config.read_text().replace("tests: [python, -m, pytest]", command))
+    result = run_gate(project)
+    assert result.details["concurrency"] == ["thread"]
+    assert "greenlet" in result.details["notes"][0]
+    value, passed = measurement(result, "total coverage")
+    assert passed is False and value is not None and value < 80
+    assert result.status is Status.FAILED

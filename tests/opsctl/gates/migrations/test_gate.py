@@ -111,6 +111,18 @@ def test_reversibility_by_state_catches(
     assert sorted(messages(result)) == sorted([expected, *also.get(case, [])])
 
 
+def test_second_upgrade_must_rebuild_the_first_upgrade_state(
+    make_project: MakeProject, run_gate: RunGate
+) -> None:
+    result = run_gate(make_project("reupgrade_differs"))
+
+    assert sorted(messages(result)) == [
+        "after downgrading 0002, column score on tasks still exists",
+        "after upgrading 0002 again, column score on tasks is defined differently than after "
+        "the first upgrade",
+    ]
+
+
 def test_raising_downgrade_fails_without_irreversible_marker(
     make_project: MakeProject, run_gate: RunGate
 ) -> None:

@@ -201,3 +201,64 @@ def test_sigterm_during_a_run_is_handled_like_ctrl_c() -> None:
         signal.signal(signal.SIGTERM, previous)
     assert verify.results[0].status is Status.INCOMPLETE
     assert verify.partial and verify.exit_code is ExitCode.INCOMPLETE
+
+
+class ExclusiveGate(ScriptedGate):
+    exclusive = True
+
+
+def test_an_exclusive_gate_runs_alone_after_the_others() -> None:
+    spans: dict[str, tuple[float, float]] = {}
+
+    def timed(name: str, delay: float) -> Callable[[GateContext], GateResult]:
+        def behaviour(context: GateContext) -> GateResult:
+            started = time.monotonic()
+            result = verdict(Status.PASSED, delay=delay)(context)
+            spans[name] = (started, time.monotonic())
+            return result
+
+        return behaviour
+
+    gates = [
+        ExclusiveGate("load", timed("load", 0.3)),  # listed first, still runs last
+        ScriptedGate("coverage", timed("coverage", 0.5)),
+        ScriptedGate("security", timed("security", 0.5)),
+    ]
+    verify, _ = run(gates, jobs=4)
+    assert [r.gate for r in verify.results] == ["load", "coverage", "security"]
+    assert all(r.status is Status.PASSED for r in verify.results)
+    load_start, _load_end = spans["load"]
+    assert load_start >= max(end for _start, end in (spans["coverage"], spans["security"]))
+    # the ordinary gates still ran together
+    assert (
+        spans["security"][0] < spans["coverage"][1] and spans["coverage"][0] < spans["security"][1]
+    )
+
+
+def test_two_exclusive_gates_do_not_overlap_and_fail_fast_skips_the_next() -> None:
+    spans: list[tuple[float, float]] = []
+
+    def recorded(status: Status) -> Callable[[GateContext], GateResult]:
+        def behaviour(context: GateContext) -> GateResult:
+            started = time.monotonic()
+            result = verdict(status, delay=0.2)(context)
+            spans.append((started, time.monotonic()))
+            return result
+
+        return behaviour
+
+    gates = [ExclusiveGate(name, recorded(Status.PASSED)) for name in ("x", "y")]
+    run(gates, jobs=2)
+    (_first_start, first_end), (second_start, _second_end) = sorted(spans)
+    assert second_start >= first_end
+
+    failing = [
+        ScriptedGate("fails", verdict(Status.FAILED)),
+        ExclusiveGate("load", recorded(Status.PASSED)),
+    ]
+    spans.clear()
+    verify, _ = run(failing, jobs=2, fail_fast=True)
+    assert spans == []  # the exclusive gate never started
+    assert (
+        verify.results[1].status is Status.INCOMPLETE and "not run" in verify.results[1].reasons[0]
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -24,13 +25,14 @@ def copy_fixture(case: str, tmp_path: Path) -> Path:
     return target
 
 
-def run_gate(case: str, tmp_path: Path) -> GateResult:
+def run_gate(case: str, tmp_path: Path, today: dt.date | None = None) -> GateResult:
     project = load_project(copy_fixture(case, tmp_path) / "opsctl.yaml")
     context = GateContext(
         project=project,
         definition_of_done=load_definition_of_done(project),
         environment_name="local",
         environment=get_environment(project, "local"),
+        options={"today": today} if today else {},
     )
     return SecurityGate().run(context)
 
@@ -121,3 +123,44 @@ def test_an_acceptance_without_reason_is_a_configuration_error(tmp_path: Path) -
     assert str(error.value) == (
         "checks/definition-of-done.yaml:3: security.accepted[0].reason: required key is missing"
     )
+
+
+def test_a_source_without_python_files_is_incomplete_not_passed(tmp_path: Path) -> None:
+    result = run_gate("empty_source", tmp_path)
+    assert result.status is Status.INCOMPLETE, result.summary
+    assert result.details["bandit"]["files_scanned"] == 0
+    assert "bandit scanned no Python file in service.source (src/app)" in result.reasons
+    assert "in 0 file(s)" in result.summary
+
+
+def test_a_requirements_file_without_dependencies_is_incomplete(tmp_path: Path) -> None:
+    result = run_gate("no_dependencies", tmp_path)
+    assert result.status is Status.INCOMPLETE, result.summary
+    assert result.details["dependencies"]["audited"] == 0
+    assert result.reasons == ["requirements.txt lists no dependency: pip-audit audited nothing"]
+
+
+def test_a_bandit_config_in_the_source_is_ignored_and_reported(tmp_path: Path) -> None:
+    # bandit itself applies the first .bandit under its targets (here: skips = B602)
+    result = run_gate("bandit_config", tmp_path)
+    assert result.status is Status.FAILED, result.summary
+    assert rules(result) == {"bandit/B602"}
+    ignored = next(f for f in result.findings if f.rule == "security/bandit-config-ignored")
+    assert (ignored.file, ignored.severity) == ("src/app/.bandit", Severity.WARNING)
+    assert result.details["bandit"]["files_scanned"] == 3  # bandit's own count
+
+
+def test_a_bandit_test_id_can_be_accepted_until_it_expires(tmp_path: Path) -> None:
+    result = run_gate("bandit_accepted", tmp_path)
+    assert result.status is Status.PASSED, result.summary
+    accepted = next(f for f in result.findings if f.rule == "bandit/B602")
+    assert accepted.accepted and accepted.severity is Severity.NOTE
+    assert "accepted until 2099-12-31: the command comes from" in accepted.message
+
+    expired = run_gate("bandit_accepted", tmp_path / "later", today=dt.date(2100, 1, 1))
+    assert expired.status is Status.FAILED
+    finding = next(f for f in expired.findings if f.rule == "bandit/B602")
+    assert not finding.accepted and finding.severity is Severity.ERROR
+    assert "its acceptance expired on 2099-12-31" in finding.message
+    # reported once, on the finding, not again as an unused expired entry
+    assert not any(f.rule == "security/expired-acceptance" for f in expired.findings)
