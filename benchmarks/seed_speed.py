@@ -13,8 +13,16 @@ In one process, on throwaway databases of one PostgreSQL server:
    own "done in" total = drop and create 4 tables, client-side generate (text COPY FREEZE),
    VACUUM, 3 primary keys; and its "client-side generate" step alone.
 
-Prints rows/s of each, the ratio (target >= 0.5 of pgbench) and the cost-per-row ratio of the
-two seed scales (1.0 = perfectly linear).
+4. like for like: the engine loading pgbench's OWN schema and rows
+   (:mod:`opsctl.seed.pgbench_plan`: the 4 tables, columns, types, primary keys and row counts
+   of ``pgbench -i -s N``, its filler values) at the same N and at a quarter of it, into a
+   throwaway database whose tables ``pgbench -i -I dtp`` created (not timed). Timed from BEGIN
+   to COMMIT (TRUNCATE, dropping the 3 primary keys, generating, binary COPY FREEZE, rebuilding
+   the 3 primary keys, COMMIT) plus the ANALYZE after it, since pgbench's "vacuum" step is a
+   VACUUM ANALYZE; not timed: creating the tables (pgbench's drop/create steps take < 0.01 s).
+
+Prints rows/s of each, the ratios against pgbench (target >= 0.5) and the cost-per-row ratio of
+the two scales of each plan (1.0 = perfectly linear).
 
 Run: .venv/bin/python benchmarks/seed_speed.py [--rows N] [--repeat N] [--server URL]
 [--pgbench PATH]
@@ -37,6 +45,7 @@ from alembic.config import Config
 from opsctl.database.throwaway import throwaway_database
 from opsctl.database.urls import to_sqlalchemy
 from opsctl.seed.engine import SeedOptions, SeedResult
+from opsctl.seed.pgbench_plan import pgbench_plan
 from opsctl.seed.plan import Scale
 from opsctl.seed.runner import seed_database
 from reference_api.seed import plan
@@ -102,6 +111,24 @@ def server_floor(server: str, rows: int) -> SeedResult:
         return result
 
 
+def like_for_like_once(server: str, pgbench: str, scale: int) -> SeedResult:
+    """The engine loading the rows of ``pgbench -i -s scale`` into pgbench's own tables."""
+    with throwaway_database(server) as url:
+        # pgbench's DDL and (empty) primary keys, made by pgbench itself; not timed
+        subprocess.run(
+            [pgbench, "-i", "-q", "-I", "dtp", url],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        result = seed_database(
+            url, pgbench_plan(scale), SeedOptions(scale=Scale.LARGE, anchor=ANCHOR)
+        )
+        assert isinstance(result, SeedResult)
+        return result
+
+
 def find_pgbench(explicit: str | None) -> str:
     for candidate in (explicit, *PGBENCH_CANDIDATES):
         if candidate and (Path(candidate).is_file() or shutil.which(candidate)):
@@ -127,6 +154,11 @@ def pgbench_once(server: str, pgbench: str, scale: int) -> tuple[int, float, flo
     return rows, total, generate
 
 
+def _with_analyze(result: SeedResult) -> float:
+    """BEGIN..COMMIT plus ANALYZE: what pgbench's total holds (its vacuum step analyzes)."""
+    return result.load_seconds + result.analyze_seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=sum(plan.row_counts(Scale.LARGE).values()))
@@ -146,16 +178,23 @@ def main() -> None:
     fulls: list[SeedResult] = []
     floors: list[SeedResult] = []
     benches: list[tuple[int, float, float]] = []
+    alikes: list[SeedResult] = []
+    alike_quarters: list[SeedResult] = []
     for _ in range(max(1, args.repeat)):
         quarters.append(seed_once(args.server, args.rows // 4))
         fulls.append(seed_once(args.server, args.rows))
         floors.append(server_floor(args.server, args.rows))
         scale = max(1, round(fulls[-1].rows / 100_000))
         benches.append(pgbench_once(args.server, pgbench, scale))
+        alikes.append(like_for_like_once(args.server, pgbench, scale))
+        alike_quarters.append(like_for_like_once(args.server, pgbench, max(1, scale // 4)))
     quarter = min(quarters, key=lambda result: result.load_seconds)
     full = min(fulls, key=lambda result: result.load_seconds)
     floor = min(floors, key=lambda result: result.load_seconds)
     bench_rows, bench_total, _ = min(benches, key=lambda bench: bench[1])
+    alike = min(alikes, key=_with_analyze)
+    alike_quarter = min(alike_quarters, key=_with_analyze)
+    assert alike.rows == bench_rows, "like for like: the rows of pgbench -i at the same scale"
     bench_generate = min(bench[2] for bench in benches)
     if args.repeat > 1:
         print(
@@ -163,6 +202,8 @@ def main() -> None:
             + ", ".join(f"{result.load_seconds:.2f} s" for result in fulls)
             + "; pgbench totals: "
             + ", ".join(f"{bench[1]:.2f} s" for bench in benches)
+            + "; like-for-like loads + ANALYZE: "
+            + ", ".join(f"{_with_analyze(result):.2f} s" for result in alikes)
         )
 
     seed_rate = full.rows / full.load_seconds
@@ -196,6 +237,21 @@ def main() -> None:
         f"linearity: {quarter.rows:,} rows {quarter.load_seconds:.2f} s, {full.rows:,} rows "
         f"{full.load_seconds:.2f} s; cost per row ratio {per_row_full / per_row_quarter:.2f} "
         "(1.00 = linear)"
+    )
+    alike_rate = alike.rows / _with_analyze(alike)
+    print(
+        f"like for like {alike.rows:>10,} rows  load {_with_analyze(alike):6.2f} s  "
+        f"{alike_rate:>12,.0f} rows/s  (pgbench's schema and rows, scale {scale}: "
+        f"{alike.load_seconds:.2f} s BEGIN..COMMIT incl. {alike.rebuild_seconds:.2f} s for "
+        f"3 primary keys, + {alike.analyze_seconds:.2f} s ANALYZE): "
+        f"ratio {alike_rate / bench_rate:.2f} (target >= 0.5)"
+    )
+    per_row_alike = _with_analyze(alike) / alike.rows
+    per_row_alike_quarter = _with_analyze(alike_quarter) / alike_quarter.rows
+    print(
+        f"like-for-like linearity: {alike_quarter.rows:,} rows "
+        f"{_with_analyze(alike_quarter):.2f} s, {alike.rows:,} rows {_with_analyze(alike):.2f} s; "
+        f"cost per row ratio {per_row_alike / per_row_alike_quarter:.2f} (1.00 = linear)"
     )
     assert floor.fingerprint == full.fingerprint, "the same streams, whoever made them"
     print(f"fingerprint ({full.rows:,} rows, seed 1, anchor {ANCHOR}): {full.fingerprint}")

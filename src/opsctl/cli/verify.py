@@ -83,14 +83,16 @@ def _run(
     reports: dict[str, Path | None],
     advisory_db: Path | None,
 ) -> ExitCode:
+    import contextlib
     import threading
     from collections.abc import Callable
 
     from opsctl.definition_of_done import load_definition_of_done
     from opsctl.gates.interface import GateContext
     from opsctl.gates.registry import known_gates, load_gate
-    from opsctl.gates.runner import run_gates
+    from opsctl.gates.runner import RunAbortedError, run_gates
     from opsctl.reports.console import RunSummary
+    from opsctl.reports.interface import ReportError, environment_masker
 
     project = cli.project()
     env_name, environment = cli.environment(env)
@@ -119,16 +121,24 @@ def _run(
             options=options,
         )
 
-    run = run_gates(
-        gates,
-        make_context,
-        project=project.config.service.name,
-        environment=env_name,
-        base_ref=base,
-        jobs=jobs,
-        fail_fast=fail_fast,
-        console=None if cli.quiet else cli.err_console,
-    )
+    try:
+        run = run_gates(
+            gates,
+            make_context,
+            project=project.config.service.name,
+            environment=env_name,
+            base_ref=base,
+            jobs=jobs,
+            fail_fast=fail_fast,
+            console=None if cli.quiet else cli.err_console,
+            masker=environment_masker(environment),
+        )
+    except RunAbortedError as aborted:
+        # a refusal or a configuration error ends verify with its own exit code (2): the
+        # partial reports are still written, then the error is reported (masked) as such
+        with contextlib.suppress(ReportError):  # each problem was printed; exit 2 comes first
+            _deliver(cli, aborted.run, reports)
+        raise
     cli.console.print(RunSummary(run))
     _deliver(cli, run, reports)
     return run.exit_code
