@@ -70,7 +70,7 @@ def sustains(scenario: Path, url: str, rate: float, seconds: float) -> tuple[boo
         LoadPlan(scenario=scenario, host=url, rate=rate, warmup_s=1.0, duration_s=seconds)
     ).data
     stats = data.operations.get("trivial")
-    p99 = stats.percentile_ms(99) if stats else float("inf")
+    p99 = (stats.percentile_ms(99) if stats else None) or float("inf")  # none succeeded: inf
     ok = data.achieved_rate >= 0.95 * rate and data.lag_p99_ms() <= 100 and p99 <= 50
     lag = data.lag_p99_ms()
     return ok, f"achieved {data.achieved_rate:.0f}/s, lag P99 {lag:.1f} ms, P99 {p99:.1f} ms"

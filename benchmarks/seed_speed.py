@@ -11,8 +11,8 @@ In one process, on throwaway databases of one PostgreSQL server:
    server's share alone, i.e. the best this schema can do here if generating cost nothing;
 3. ``pgbench -i -s N`` with N chosen for a similar row count (100,000 accounts per unit): its
    own "done in" total = drop and create 4 tables, client-side generate (text COPY FREEZE),
-   VACUUM, 3 primary keys; and its "client-side generate" step alone.
-
+   VACUUM ANALYZE, 3 primary keys; and its "client-side generate" step alone; at a quarter of
+   N too, for pgbench's own linearity;
 4. like for like: the engine loading pgbench's OWN schema and rows
    (:mod:`opsctl.seed.pgbench_plan`: the 4 tables, columns, types, primary keys and row counts
    of ``pgbench -i -s N``, its filler values) at the same N and at a quarter of it, into a
@@ -180,6 +180,7 @@ def main() -> None:
     benches: list[tuple[int, float, float]] = []
     alikes: list[SeedResult] = []
     alike_quarters: list[SeedResult] = []
+    bench_quarters: list[tuple[int, float, float]] = []
     for _ in range(max(1, args.repeat)):
         quarters.append(seed_once(args.server, args.rows // 4))
         fulls.append(seed_once(args.server, args.rows))
@@ -188,11 +189,13 @@ def main() -> None:
         benches.append(pgbench_once(args.server, pgbench, scale))
         alikes.append(like_for_like_once(args.server, pgbench, scale))
         alike_quarters.append(like_for_like_once(args.server, pgbench, max(1, scale // 4)))
+        bench_quarters.append(pgbench_once(args.server, pgbench, max(1, scale // 4)))
     quarter = min(quarters, key=lambda result: result.load_seconds)
     full = min(fulls, key=lambda result: result.load_seconds)
     floor = min(floors, key=lambda result: result.load_seconds)
     bench_rows, bench_total, _ = min(benches, key=lambda bench: bench[1])
     alike = min(alikes, key=_with_analyze)
+    quarter_rows, quarter_total, _ = min(bench_quarters, key=lambda bench: bench[1])
     alike_quarter = min(alike_quarters, key=_with_analyze)
     assert alike.rows == bench_rows, "like for like: the rows of pgbench -i at the same scale"
     bench_generate = min(bench[2] for bench in benches)
@@ -251,7 +254,9 @@ def main() -> None:
     print(
         f"like-for-like linearity: {alike_quarter.rows:,} rows "
         f"{_with_analyze(alike_quarter):.2f} s, {alike.rows:,} rows {_with_analyze(alike):.2f} s; "
-        f"cost per row ratio {per_row_alike / per_row_alike_quarter:.2f} (1.00 = linear)"
+        f"cost per row ratio {per_row_alike / per_row_alike_quarter:.2f} (1.00 = linear); "
+        f"pgbench -i itself: {quarter_rows:,} rows {quarter_total:.2f} s, {bench_rows:,} rows "
+        f"{bench_total:.2f} s, {(bench_total / bench_rows) / (quarter_total / quarter_rows):.2f}"
     )
     assert floor.fingerprint == full.fingerprint, "the same streams, whoever made them"
     print(f"fingerprint ({full.rows:,} rows, seed 1, anchor {ANCHOR}): {full.fingerprint}")

@@ -1,10 +1,13 @@
 """What one run measured: per-operation HDR histograms that serialize and merge exactly.
 
 Latency is in microseconds with 3 significant digits (0.1 % relative error). Each operation
-keeps two histograms: ``latency`` from when the request was *due* (what a user arriving on
-schedule feels: includes queueing behind a stalled server or generator) and ``service`` from
-when it was actually sent (Locust's own figure, kept to show coordinated omission). The
-time series is per second of the run, at 2 significant digits, only for the charts.
+keeps two histograms of its *successful* responses: ``latency`` from when the request was
+*due* (what a user arriving on schedule feels: includes queueing behind a stalled server or
+generator) and ``service`` from when it was actually sent (Locust's own figure, kept to show
+coordinated omission). Failed requests go to a histogram of their own (``failures``): a
+refused connection fails in a millisecond, and counted with the successes it would pull the
+P95 down, so that a service that is down would look fast. The time series is per second of
+the run, at 2 significant digits, only for the charts.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ def _add(target: HdrHistogram, source: HdrHistogram) -> None:
 
 @dataclass
 class SecondStats:
-    """One second of one operation (by due time), for the latency-over-time chart."""
+    """One second of one operation (by due time), for the latency-over-time chart: the
+    latency of its successful responses, and how many failed."""
 
     latency_ms: HdrHistogram = field(default_factory=new_series_histogram)
     errors: int = 0
@@ -59,47 +63,67 @@ class SecondStats:
 
 @dataclass
 class OperationStats:
-    """Everything measured for one operation (GraphQL operationName) in the measured window."""
+    """Everything measured for one operation (GraphQL operationName) in the measured window.
+
+    ``latency`` and ``service`` hold successful responses only; ``failures`` the latency (from
+    due) of failed requests, whose number is ``errors``. ``count`` is every request.
+    """
 
     latency: HdrHistogram = field(default_factory=new_latency_histogram)
     service: HdrHistogram = field(default_factory=new_latency_histogram)
+    failures: HdrHistogram = field(default_factory=new_latency_histogram)
     errors: int = 0
     error_messages: Counter[str] = field(default_factory=Counter)
     tags: set[str] = field(default_factory=set)
     series: dict[int, SecondStats] = field(default_factory=dict)
 
     @property
-    def count(self) -> int:
+    def successes(self) -> int:
+        """Requests that succeeded: the samples its percentiles stand on."""
         return int(self.latency.get_total_count())
+
+    @property
+    def count(self) -> int:
+        """Every request, successful or failed."""
+        return self.successes + self.errors
 
     @property
     def error_rate(self) -> float:
         return self.errors / self.count if self.count else 0.0
 
-    def percentile_ms(self, percentile: float, *, service: bool = False) -> float:
+    def percentile_ms(self, percentile: float, *, service: bool = False) -> float | None:
+        """The percentile of the successful responses (None: no response succeeded)."""
         histogram = self.service if service else self.latency
+        if not histogram.get_total_count():
+            return None
         return float(histogram.get_value_at_percentile(percentile)) / 1000.0
 
-    def max_ms(self) -> float:
+    def max_ms(self) -> float | None:
+        """The slowest successful response (None: none succeeded)."""
+        if not self.successes:
+            return None
         return float(self.latency.get_max_value()) / 1000.0
 
     def record(
         self, latency_us: float, service_us: float, *, second: int, error: str | None
     ) -> None:
-        self.latency.record_value(clamp(latency_us, HIGHEST_US))
-        self.service.record_value(clamp(service_us, HIGHEST_US))
         bucket = self.series.get(second)
         if bucket is None:
             bucket = self.series[second] = SecondStats()
-        bucket.latency_ms.record_value(clamp(latency_us / 1000.0, SERIES_HIGHEST_MS))
         if error is not None:
+            self.failures.record_value(clamp(latency_us, HIGHEST_US))
             self.errors += 1
             bucket.errors += 1
             self.error_messages[error[:200]] += 1
+            return
+        self.latency.record_value(clamp(latency_us, HIGHEST_US))
+        self.service.record_value(clamp(service_us, HIGHEST_US))
+        bucket.latency_ms.record_value(clamp(latency_us / 1000.0, SERIES_HIGHEST_MS))
 
     def merge(self, other: OperationStats) -> None:
         _add(self.latency, other.latency)
         _add(self.service, other.service)
+        _add(self.failures, other.failures)
         self.errors += other.errors
         self.error_messages.update(other.error_messages)
         self.tags |= other.tags
@@ -112,6 +136,7 @@ class OperationStats:
         return {
             "latency": _encode(self.latency),
             "service": _encode(self.service),
+            "failures": _encode(self.failures),
             "errors": self.errors,
             "error_messages": dict(self.error_messages.most_common(20)),
             "tags": sorted(self.tags),
@@ -126,6 +151,7 @@ class OperationStats:
         return cls(
             latency=_decode(data["latency"]),
             service=_decode(data["service"]),
+            failures=_decode(data["failures"]),
             errors=int(data["errors"]),
             error_messages=Counter({str(k): int(v) for k, v in data["error_messages"].items()}),
             tags=set(data["tags"]),

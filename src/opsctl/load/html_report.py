@@ -108,11 +108,11 @@ def distribution_svg(data: RunData) -> str:
     """Percentile spectrum of each operation's latency (from the exact HDR histograms)."""
     names = sorted(data.operations)
     steps = [100.0 * (1.0 - 10.0 ** (-4.0 * i / 60)) for i in range(61)]  # 0 .. 99.99 %
-    curves = {
-        name: [(p, data.operations[name].percentile_ms(p)) for p in steps]
-        for name in names
-        if data.operations[name].count
-    }
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for name in names:  # successful responses only: an operation that always failed has none
+        spectrum = [(p, data.operations[name].percentile_ms(p)) for p in steps]
+        if all(value is not None for _, value in spectrum):
+            curves[name] = [(p, value) for p, value in spectrum if value is not None]
     values = [v for points in curves.values() for _, v in points]
     if not values:
         return "<p>No samples.</p>"
@@ -150,6 +150,7 @@ COLUMNS = (
     ("operation", "operation"),
     ("tags", "tags"),
     ("count", "n"),
+    ("successes", "ok"),
     ("rate", "rate/s"),
     ("p50_ms", "P50 ms"),
     ("p95_ms", "P95 ms"),
@@ -192,9 +193,9 @@ th {{ background: #f4f4f4; }} svg text {{ font-size: 11px; }}
 {html.escape(str(result.details.get("server_side", "")))}</p>
 <h2>Operations (measured window)</h2>
 <table><tr>{header}</tr>{rows}</table>
-<h2>Latency over time (P95 per second)</h2>
+<h2>Latency over time (P95 per second, successful responses)</h2>
 {latency_over_time_svg(data)}
-<h2>Latency distribution</h2>
+<h2>Latency distribution (successful responses)</h2>
 {distribution_svg(data)}
 <h2>Run</h2>
 <table>{run_rows}</table>

@@ -7,9 +7,13 @@ Two kinds of problems, kept apart on purpose:
   never PASSED, and SLA misses are reported as warnings only;
 - an *operation* misses its SLA (P95, P99, error rate, requests left unanswered): FAILED.
 
-An operation with an SLA and fewer than ``min_samples`` samples cannot establish its P95
-(with 100 samples the 95 % confidence interval of P95 reaches the maximum): INCOMPLETE. An SLA
-that matches no operation that was called is INCOMPLETE too, so a typo never passes.
+Percentiles are those of the *successful* responses: a failed request (a refused connection
+fails in a millisecond) says nothing about the latency users get, and counted with the rest it
+would pull the P95 down until a service that is down looked fast. Failures count against the
+error budget only. An operation with an SLA and fewer than ``min_samples`` successful
+responses cannot establish its P95 (with 100 samples the 95 % confidence interval of P95
+reaches the maximum): INCOMPLETE, unless its error rate already fails it. An SLA that matches
+no operation that was called is INCOMPLETE too, so a typo never passes.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class OperationVerdict:
             "operation": self.name,
             "tags": sorted(stats.tags),
             "count": stats.count,
+            "successes": stats.successes,
             "rate": round(stats.count / duration_s, 2) if duration_s else 0.0,
             "p50_ms": stats.percentile_ms(50),
             "p95_ms": stats.percentile_ms(95),
@@ -178,19 +183,27 @@ def _judge(
 ) -> None:
     stats, name = verdict.stats, verdict.name
     needed = sla.min_samples or settings.min_samples
-    if stats.count < needed:
-        verdict.status = max(verdict.status, Status.INCOMPLETE, key=lambda s: s.rank)
-        verdict.notes.append(f"{stats.count} samples < min_samples {needed}")
-        sample_gaps.append(
-            f"{name}: {stats.count} samples, fewer than min_samples {needed}: "
-            "its P95 cannot be established (raise duration or rate)"
-        )
-        return
     checks = [("P95", 95.0, sla.p95_ms)]
     if sla.p99_ms is not None:
         checks.append(("P99", 99.0, sla.p99_ms))
+    if stats.successes < needed:
+        # the percentiles cannot be established: shown as not measured, never as passed
+        for label, _percentile, limit in checks:
+            measurements.append(
+                Measurement(f"{label} {name}", None, threshold=limit, unit="ms", comparison="<")
+            )
+        verdict.notes.append(f"{stats.successes} successful samples < min_samples {needed}")
+        if not _judge_errors(verdict, sla, measurements, findings):
+            verdict.status = max(verdict.status, Status.INCOMPLETE, key=lambda s: s.rank)
+            sample_gaps.append(
+                f"{name}: {stats.successes} successful samples (of {stats.count} requests), "
+                f"fewer than min_samples {needed}: its P95 cannot be established "
+                "(raise duration or rate)"
+            )
+        return
     for label, percentile, limit in checks:
         value = stats.percentile_ms(percentile)
+        assert value is not None  # successes >= min_samples >= 1
         passed = value < limit
         measurements.append(
             Measurement(
@@ -204,11 +217,19 @@ def _judge(
                 Finding(
                     "load/latency",
                     f"{name}: {label} {value:.1f} ms is not below {limit:g} ms "
-                    f"({sla.match.describe()}, {stats.count} samples)",
+                    f"({sla.match.describe()}, {stats.successes} successful samples)",
                     help="Profile the operation (N+1 queries, missing index, cache) or lower "
                     "the rate only if the target was unrealistic.",
                 )
             )
+    _judge_errors(verdict, sla, measurements, findings)
+
+
+def _judge_errors(
+    verdict: OperationVerdict, sla: Sla, measurements: list[Measurement], findings: list[Finding]
+) -> bool:
+    """Hold the error rate to the budget; True if it fails the operation."""
+    stats, name = verdict.stats, verdict.name
     rate = stats.error_rate
     passed = rate <= sla.max_error_rate
     measurements.append(
@@ -221,17 +242,19 @@ def _judge(
             passed=passed,
         )
     )
-    if not passed:
-        verdict.status = Status.FAILED
-        top = ", ".join(stats.error_messages.keys()) or "no message"
-        verdict.notes.append(f"error rate {rate:.2%} > {sla.max_error_rate:.2%}")
-        findings.append(
-            Finding(
-                "load/error-rate",
-                f"{name}: {stats.errors} of {stats.count} requests failed ({rate:.2%} > "
-                f"{sla.max_error_rate:.2%}); first errors: {top[:300]}",
-            )
+    if passed:
+        return False
+    verdict.status = Status.FAILED
+    top = ", ".join(stats.error_messages.keys()) or "no message"
+    verdict.notes.append(f"error rate {rate:.2%} > {sla.max_error_rate:.2%}")
+    findings.append(
+        Finding(
+            "load/error-rate",
+            f"{name}: {stats.errors} of {stats.count} requests failed ({rate:.2%} > "
+            f"{sla.max_error_rate:.2%}); first errors: {top[:300]}",
         )
+    )
+    return True
 
 
 def _overall(problems: list[str], sample_gaps: list[str], findings: list[Finding]) -> Status:

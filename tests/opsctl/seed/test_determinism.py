@@ -78,7 +78,7 @@ def test_uuid_keys_are_version_4_and_referencable() -> None:
     assert chunk("x", range(1), plan).ids("t", [3]) == [made[3]]
     import uuid
 
-    assert {uuid.UUID(bytes=bytes(v)).version for v in made} == {4}  # type: ignore[arg-type]
+    assert {uuid.UUID(bytes=bytes(v)).version for v in made} == {4}  # type: ignore[call-overload]
 
 
 def test_row_counts_per_scale_and_explicit_total() -> None:
@@ -98,3 +98,11 @@ def test_topological_order_keeps_plan_order_and_detects_cycles() -> None:
     assert topological_order(["c", "d", "b", "a"], deps) == ["d", "a", "b", "c"]
     with pytest.raises(PlanError, match="cycle"):
         topological_order(["x", "y"], {"x": {"y"}, "y": {"x"}})
+
+
+def test_serial_keys_are_the_same_for_a_range_and_a_list_of_rows() -> None:
+    plan = SeedPlan(tables=[Table("t", Rows(1, 1, 1), {"id": Serial()})])
+    made = chunk("id", range(5, 20, 3), plan)
+    made.id_offsets = {"t": 100}
+    assert Serial().ids_for(made, "t", range(5, 20, 3)) == [106, 109, 112, 115, 118]
+    assert Serial().ids_for(made, "t", [5, 8, 11, 14, 17]) == [106, 109, 112, 115, 118]

@@ -51,8 +51,9 @@ class Sla(StrictModel):
     match: SlaMatch
     p95_ms: float = Field(gt=0, description="P95 latency must be below this (ms).")
     p99_ms: float | None = Field(default=None, gt=0, description="P99 must be below this (ms).")
+    # below 1: a budget of 100 % errors would pass a service that is down
     max_error_rate: float = Field(
-        default=0.01, ge=0, le=1, description="Largest share of failed requests (0.01 = 1 %)."
+        default=0.01, ge=0, lt=1, description="Largest share of failed requests (0.01 = 1 %)."
     )
     min_samples: int | None = Field(
         default=None,

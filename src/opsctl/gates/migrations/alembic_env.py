@@ -24,6 +24,7 @@ from alembic.script import ScriptDirectory
 
 from opsctl.database.urls import to_sqlalchemy
 from opsctl.errors import ConfigError
+from opsctl.gates.migrations.bounds import is_bound_hit
 from opsctl.gates.migrations.snapshot import fetch
 
 VERSION_TABLE = "alembic_version"
@@ -151,6 +152,8 @@ class AlembicProject:
         """Revisions recorded in the version table of ``connection``'s database."""
         try:
             rows = fetch(connection, f"SELECT version_num FROM {VERSION_TABLE}")  # noqa: S608
-        except psycopg.Error:
+        except psycopg.Error as error:
+            if is_bound_hit(error):  # a timeout or a cancel, not a missing table
+                raise
             return []
         return sorted(str(row[0]) for row in rows)

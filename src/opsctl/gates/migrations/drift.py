@@ -25,6 +25,7 @@ from opsctl.database.throwaway import throwaway_database
 from opsctl.database.urls import to_sqlalchemy
 from opsctl.gates.interface import Finding, Severity
 from opsctl.gates.migrations.alembic_env import VERSION_TABLE
+from opsctl.gates.migrations.bounds import Bounds, WalkStoppedError
 from opsctl.gates.migrations.snapshot import Snapshot, compare, take_snapshot, without_table
 
 _SHORT = 160
@@ -67,16 +68,26 @@ def load_metadata(reference: str) -> sa.MetaData:
     return metadata
 
 
-def models_snapshot(metadata: sa.MetaData, server_url: str) -> Snapshot:
-    """The snapshot of a throwaway database built by ``metadata.create_all()``."""
-    with throwaway_database(server_url) as url:
-        engine = sa.create_engine(to_sqlalchemy(url), poolclass=sa.NullPool)
+def models_snapshot(
+    metadata: sa.MetaData, server_url: str, bounds: Bounds | None = None
+) -> Snapshot:
+    """The snapshot of a throwaway database built by ``metadata.create_all()``.
+
+    Its sessions have the statement and lock timeouts of ``bounds``; hitting one raises
+    :class:`WalkStoppedError` (the models could not be judged), not :class:`ModelsBuildError`.
+    """
+    bounds = bounds or Bounds()
+    with throwaway_database(server_url) as plain:
+        engine = sa.create_engine(to_sqlalchemy(bounds.url(plain)), poolclass=sa.NullPool)
         try:
             with engine.connect() as connection:
                 try:
                     metadata.create_all(connection)
                     connection.commit()
                 except sa.exc.SQLAlchemyError as error:
+                    why = bounds.explain(error)
+                    if why is not None:
+                        raise WalkStoppedError(f"metadata.create_all() stopped: {why}") from None
                     original = getattr(error, "orig", None) or error
                     raise ModelsBuildError(str(original).strip().splitlines()[0]) from None
                 return take_snapshot(connection)

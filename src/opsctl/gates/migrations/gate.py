@@ -14,12 +14,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from opsctl.config.loader import parse_yaml
 from opsctl.errors import ConfigError, DatabaseError
 from opsctl.gates.interface import (
     Finding,
     Gate,
     GateContext,
-    GateError,
     GateResult,
     Measurement,
     Severity,
@@ -27,6 +27,7 @@ from opsctl.gates.interface import (
 )
 from opsctl.gates.migrations import drift
 from opsctl.gates.migrations.alembic_env import AlembicProject, project_imports
+from opsctl.gates.migrations.bounds import Bounds, WalkStoppedError
 from opsctl.gates.migrations.history import History, read_history, shown_path
 from opsctl.gates.migrations.lint import lint_file
 from opsctl.gates.migrations.reversibility import EnvironmentMismatchError, walk_history
@@ -48,25 +49,63 @@ class MigrationsGate(Gate):
     description = "Alembic history, reversibility by state, model drift, safety lint, data"
 
     def skip_reason(self, context: GateContext) -> str | None:
-        if context.project.config.service.migrations is None:
+        asked = getattr(context.definition_of_done, "migrations", None) is not None
+        if context.project.config.service.migrations is None and not asked:
             return "the service has no migrations (service.migrations in opsctl.yaml)"
+        _alembic_ini(context)  # a Definition of Done asking for what is not there: exit 2
         return None
 
     def run(self, context: GateContext) -> GateResult:
         started = time.monotonic()
         settings = getattr(context.definition_of_done, "migrations", None) or MigrationsSettings()
         project = context.project
-        relative = project.config.service.migrations
-        if relative is None:
-            raise GateError("service.migrations is not set in opsctl.yaml")
-        try:
-            alembic = AlembicProject(project.resolve(relative))
-        except ConfigError as error:
-            raise GateError(str(error)) from None
+        alembic = AlembicProject(_alembic_ini(context))  # ConfigError: a wrong alembic.ini
         run = _Run(context, settings, alembic)
         with project_imports(project.root, alembic.sys_paths):
             run.check()
         return run.result(time.monotonic() - started)
+
+
+def _key_line(path: Path, *key: str) -> int | None:
+    """The line of ``key`` in a YAML file (None if it cannot be read)."""
+    try:
+        _data, lines = parse_yaml(path.read_text(encoding="utf-8"), file=str(path))
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return None
+    return lines.get(key)
+
+
+def _alembic_ini(context: GateContext) -> Path:
+    """The path of ``alembic.ini``; a :class:`ConfigError` if it is not set or not there.
+
+    Deleting ``service.migrations`` must not turn the gate off silently while the Definition
+    of Done asks for it: that is a configuration error (exit 2), not a skipped gate.
+    """
+    project = context.project
+    config_file = shown_path(project.path, project.root)
+    relative = project.config.service.migrations
+    if relative is None:
+        dod = project.config.definition_of_done
+        line = _key_line(project.resolve(dod), "migrations")
+        raise ConfigError(
+            f"not set, but {dod}{f':{line}' if line else ''} has a `migrations` section that "
+            "asks for the migrations gate",
+            file=config_file,
+            line=_key_line(project.path, "service"),
+            key="service.migrations",
+            hint="set service.migrations to the path of alembic.ini, or remove the "
+            f"`migrations` key from {dod}",
+        )
+    ini = project.resolve(relative)
+    if not ini.is_file():
+        raise ConfigError(
+            f"the Alembic config file {relative} does not exist ({ini})",
+            file=config_file,
+            line=_key_line(project.path, "service", "migrations"),
+            key="service.migrations",
+            hint="service.migrations is the path of alembic.ini, relative to the repository root",
+        )
+    return ini
 
 
 class _Run:
@@ -84,6 +123,11 @@ class _Run:
         self.details: dict[str, Any] = {}
         self.measurements: list[Measurement] = []
         self.history = History()
+        self.bounds = Bounds(
+            timeout=settings.timeout,
+            statement_timeout=settings.statement_timeout,
+            lock_timeout=settings.lock_timeout,
+        )
 
     def shown(self, path: Path) -> str:
         return shown_path(path, self.root)
@@ -95,7 +139,11 @@ class _Run:
         if versions == Path():
             versions = Path(self.alembic.script.versions)
         if not versions.is_dir():
-            raise GateError(f"the Alembic versions folder {versions} does not exist")
+            raise ConfigError(
+                f"the Alembic versions folder {versions} does not exist",
+                file=self.shown(self.alembic.ini_path),
+                key="script_location",
+            )
         self.history = read_history(versions, self.root)
         self.findings += self.history.findings
         progress("migrations: linting revisions")
@@ -134,6 +182,7 @@ class _Run:
                 self.settings.data,
                 self.context.progress,
                 self.context.cancelled,
+                self.bounds,
             )
             self.details["reversibility_s"] = round(time.monotonic() - started, 3)
             self.findings += walk.findings
@@ -142,6 +191,17 @@ class _Run:
             self.details["irreversible"] = walk.irreversible
             if self.settings.data:
                 self.details["seeded_rows"] = walk.seeded
+            if walk.unseeded:
+                self.details["data_not_yet_checked"] = walk.unseeded
+                self.findings.append(
+                    Finding(
+                        "migrations/data",
+                        f"seeded rows of {', '.join(walk.unseeded)} were not checked: the last "
+                        "revision creates these tables, so no upgrade has run over their rows "
+                        "yet (the next revision will be checked against them)",
+                        severity=Severity.NOTE,
+                    )
+                )
             total = len(self.history.revisions)
             self.measurements.append(
                 Measurement(
@@ -165,6 +225,9 @@ class _Run:
     def compare_models(self, models: Future[Snapshot], head: Snapshot, shown: str | None) -> None:
         try:
             built = models.result()
+        except WalkStoppedError as error:
+            self.reasons.append(f"drift not checked: {error}")
+            return
         except drift.ModelsBuildError as error:
             self.findings.append(
                 Finding(
@@ -213,7 +276,7 @@ class _Run:
         module = sys.modules[reference.partition(":")[0]]
         module_file = getattr(module, "__file__", None)
         shown = self.shown(Path(module_file)) if module_file else None
-        models = pool.submit(drift.models_snapshot, metadata, server_url)
+        models = pool.submit(drift.models_snapshot, metadata, server_url, self.bounds)
         package = self.settings.models or (module.__name__ if hasattr(module, "__path__") else None)
         imports = None
         if package is not None:
@@ -238,14 +301,36 @@ class _Run:
         )
         count = self.details.get("revisions", 0)
         revisions = f"{count} revision{'' if count == 1 else 's'}"
+        # every measurement counts: one that did not pass, or was not measured, is never passed
+        failing = [m for m in self.measurements if m.passed is False]
+        unmeasured = [
+            m
+            for m in self.measurements
+            if m.threshold is not None and m.value is None and m.passed is not True
+        ]
         if errors:
             status = Status.FAILED
             first = errors[0]
             where = f"{first.file}:{first.line}" if first.line else (first.file or "")
             summary = f"{len(errors)} blocking finding(s) in {revisions}"
             summary += f"; first at {where}" if where else ""
-        elif self.reasons:
+        elif self.reasons:  # they say why a measurement fell short: nothing was judged wrong
             status = Status.INCOMPLETE
+            summary = "could not check everything: " + self.reasons[0]
+        elif failing:
+            status = Status.FAILED
+            summary = (
+                "; ".join(
+                    f"{m.name}: {m.render_value()}{f' {m.unit}' if m.unit else ''}, "
+                    f"needs {m.comparison} {m.threshold:g}"
+                    for m in failing
+                    if m.threshold is not None
+                )
+                or f"{failing[0].name} did not pass"
+            )
+        elif unmeasured:
+            status = Status.INCOMPLETE
+            self.reasons += [f"{m.name} could not be measured" for m in unmeasured]
             summary = "could not check everything: " + self.reasons[0]
         else:
             status = Status.PASSED

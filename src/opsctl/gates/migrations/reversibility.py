@@ -5,6 +5,11 @@ before (the previous step's result, so history runs once), upgrade, snapshot, do
 compare with before, upgrade again, compare with the first upgrade. Only when a step fails and
 leaves the database in an unknown state is a fresh database migrated to that revision from
 scratch, so the rest of the history is still checked.
+
+The walk is bounded (``opsctl.gates.migrations.bounds``): statement and lock timeouts on every
+session, an overall deadline and the gate's ``cancelled`` event. A bound that stops it is not a
+finding about the migration but a reason the gate is ``incomplete``, naming the revision and
+what the walk was doing.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from opsctl.database.urls import to_sqlalchemy
 from opsctl.gates.interface import Finding, Severity
 from opsctl.gates.migrations import data
 from opsctl.gates.migrations.alembic_env import AlembicProject
+from opsctl.gates.migrations.bounds import Bounds, Watchdog
 from opsctl.gates.migrations.history import (
     IRREVERSIBLE_MARKER,
     History,
@@ -57,6 +63,7 @@ class WalkResult:
     irreversible: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # what could not be judged
     seeded: dict[str, int] = field(default_factory=dict)  # table -> most rows checked at once
+    unseeded: list[str] = field(default_factory=list)  # data tables created by the last revision
 
 
 def _error_text(error: BaseException) -> str:
@@ -109,8 +116,14 @@ class _Walk:
         data_tables: dict[str, int],
         progress: Callable[[str], None],
         cancelled: threading.Event,
+        bounds: Bounds,
     ) -> None:
         self.cancelled = cancelled
+        self.bounds = bounds
+        self.watchdog: Watchdog | None = None
+        self.revision: str | None = None  # where the walk is, for a reason if it is stopped
+        self.doing = "preparing a throwaway database"
+        self.later = 0  # revisions after the current one
         self.project = project
         self.history = history
         self.root = root
@@ -136,7 +149,9 @@ class _Walk:
     @contextlib.contextmanager
     def database(self, server_url: str, at: str | None) -> Iterator[tuple[sa.Connection, str]]:
         """A throwaway database with the version table, migrated to ``at`` if given."""
-        with throwaway_database(server_url) as url:
+        assert self.watchdog is not None  # set by run()
+        with throwaway_database(server_url) as plain, self.watchdog.watching(plain):
+            url = self.bounds.url(plain)  # every session on it starts with the timeouts
             engine = sa.create_engine(to_sqlalchemy(url), poolclass=sa.NullPool)
             try:
                 with engine.connect() as connection:
@@ -180,59 +195,93 @@ class _Walk:
                 )
 
     def unknown_data_tables(self, connection: sa.Connection) -> None:
-        """A table of ``data`` that does not exist even at head is a mistake in the section."""
+        """A table of ``data`` that does not exist even at head is a mistake in the section.
+
+        One that exists at head but was never seeded is created by the last revision: no
+        upgrade has run over its rows yet. Nothing to judge, but the report must say so.
+        """
         for table in self.data_tables:
-            if table not in self.result.seeded and data.read_rows(connection, table) is None:
+            if table in self.result.seeded:
+                continue
+            if data.read_rows(connection, table) is None:
                 self.result.reasons.append(
                     f"data not checked for {table}: no such table at head (migrations.data)"
                 )
+            else:
+                self.result.unseeded.append(table)
+
+    def doing_now(self, what: str) -> None:
+        """Say what the walk does next (for the reason if a bound stops it); stop if due."""
+        self.doing = what
+        if self.watchdog is not None:
+            self.watchdog.check()
+
+    def unless_stopped(self, error: Exception) -> None:
+        """Re-raise ``error`` when a bound (not the migration's own code) caused it."""
+        if self.watchdog is not None and self.watchdog.explain(error) is not None:
+            raise error
+
+    def stopped_by(self, why: str) -> str:
+        where = f"at {self.revision}" if self.revision else "before the first revision"
+        later = f"; {self.later} later revision(s) not checked" if self.later else ""
+        return f"stopped {where} while {self.doing}: {why}{later}"
 
     def run(self, server_url: str) -> WalkResult:
-        chain = self.project.chain()
         stack = contextlib.ExitStack()
-        try:
-            connection, url = stack.enter_context(self.database(server_url, None))
-            before = take_snapshot(connection)
-            for index, revision_id in enumerate(chain):
-                if self.cancelled.is_set():
-                    self.stopped = True
-                    self.result.reasons.append(f"stopped before {revision_id}: cancelled")
-                if self.stopped:
-                    break
-                revision = self.history.revisions[revision_id]
-                self.progress(f"migrations: {index + 1}/{len(chain)} {revision_id}")
-                try:
-                    outcome = self.step(connection, url, revision, before)
-                except _UpgradeFailedError:
-                    self.stopped = True
-                    later = len(chain) - index - 1
-                    self.result.reasons.append(
-                        f"stopped at {revision_id}: its upgrade fails"
-                        + (f"; {later} later revision(s) not checked" if later else "")
-                    )
-                    break
-                if outcome is None:
-                    # the database is in an unknown state: continue on a fresh one at this step
-                    stack.close()
-                    try:
-                        connection, url = stack.enter_context(
-                            self.database(server_url, revision_id)
-                        )
-                    except Exception as error:  # the history itself is broken here
-                        self.stopped = True
-                        self.result.reasons.append(
-                            f"stopped at {revision_id}: cannot migrate a fresh database to it "
-                            f"({_error_text(error)}); later revisions were not checked"
-                        )
-                        break
-                    outcome = take_snapshot(connection)
-                before = outcome
-            if not self.stopped:
-                self.result.head = before
-                self.unknown_data_tables(connection)
-        finally:
-            stack.close()
+        with Watchdog(server_url, self.cancelled, self.bounds) as watchdog:
+            self.watchdog = watchdog
+            try:
+                self.walk(server_url, stack)
+            except Exception as error:
+                why = watchdog.explain(error)
+                if why is None:
+                    raise
+                self.stopped = True
+                self.result.head = None
+                self.result.reasons.append(self.stopped_by(why))
+            finally:
+                stack.close()
         return self.result
+
+    def walk(self, server_url: str, stack: contextlib.ExitStack) -> None:
+        assert self.watchdog is not None  # set by run()
+        chain = self.project.chain()
+        connection, url = stack.enter_context(self.database(server_url, None))
+        before = take_snapshot(connection)
+        for index, revision_id in enumerate(chain):
+            self.revision, self.later = revision_id, len(chain) - index - 1
+            self.doing_now("starting its check")
+            revision = self.history.revisions[revision_id]
+            self.progress(f"migrations: {index + 1}/{len(chain)} {revision_id}")
+            try:
+                outcome = self.step(connection, url, revision, before)
+            except _UpgradeFailedError:
+                self.stopped = True
+                self.result.reasons.append(
+                    f"stopped at {revision_id}: its upgrade fails"
+                    + (f"; {self.later} later revision(s) not checked" if self.later else "")
+                )
+                return
+            if outcome is None:
+                # the database is in an unknown state: continue on a fresh one at this step
+                stack.close()
+                self.doing_now("migrating a fresh database to it")
+                try:
+                    connection, url = stack.enter_context(self.database(server_url, revision_id))
+                except Exception as error:  # the history itself is broken here
+                    if self.watchdog.explain(error) is not None:
+                        raise
+                    self.stopped = True
+                    self.result.reasons.append(
+                        f"stopped at {revision_id}: cannot migrate a fresh database to it "
+                        f"({_error_text(error)}); later revisions were not checked"
+                    )
+                    return
+                outcome = take_snapshot(connection)
+            before = outcome
+        self.doing_now("checking the data tables at head")
+        self.unknown_data_tables(connection)
+        self.result.head = before
 
     def step(
         self,
@@ -242,10 +291,14 @@ class _Walk:
         before: Snapshot,
     ) -> Snapshot | None:
         """Round-trip one revision; the snapshot after it, or None if the state is unknown."""
+        if self.data_tables:
+            self.doing_now("seeding data before its upgrade()")
         seeded = self.seed_and_read(connection) if self.data_tables else {}
+        self.doing_now("running its upgrade()")
         try:
             self.project.upgrade(connection, url, revision.id)
         except Exception as error:  # any error of the user's migration is a finding
+            self.unless_stopped(error)
             self.finding(
                 revision,
                 "upgrade",
@@ -257,6 +310,7 @@ class _Walk:
             raise _UpgradeFailedError from None
         if revision.id not in self.project.current(connection):  # other branches may be there
             raise EnvironmentMismatchError(ENVIRONMENT_MISMATCH)
+        self.doing_now("reading the schema after its upgrade()")
         upgraded = take_snapshot(connection)
         self.check_rows(connection, seeded, revision, "upgrading")
         if revision.irreversible:
@@ -281,9 +335,11 @@ class _Walk:
                 f'`{IRREVERSIBLE_MARKER} = "reason"` at module level',
                 "downgrade",
             )
+        self.doing_now("running its downgrade()")
         try:
             self.project.downgrade_one(connection, url, revision.id)
         except Exception as error:  # any error of the user's migration is a finding
+            self.unless_stopped(error)
             self.finding(
                 revision,
                 "reversibility",
@@ -294,13 +350,16 @@ class _Walk:
             )
             intact = revision.id in self.project.current(connection)
             return upgraded if intact and take_snapshot(connection) == upgraded else None
+        self.doing_now("reading the schema after its downgrade()")
         for difference in compare(before, take_snapshot(connection)):
             message, fix = describe_downgrade(revision.id, difference, upgraded)
             self.finding(revision, "reversibility", message, fix, "downgrade")
         self.check_rows(connection, seeded, revision, "downgrading")
+        self.doing_now("running its upgrade() again")
         try:
             self.project.upgrade(connection, url, revision.id)
         except Exception as error:  # any error of the user's migration is a finding
+            self.unless_stopped(error)
             self.finding(
                 revision,
                 "reversibility",
@@ -337,7 +396,16 @@ def walk_history(
     data_tables: dict[str, int],
     progress: Callable[[str], None],
     cancelled: threading.Event | None = None,
+    bounds: Bounds | None = None,
 ) -> WalkResult:
     """Round-trip every revision on a throwaway database of ``server_url``."""
-    walk = _Walk(project, history, root, data_tables, progress, cancelled or threading.Event())
+    walk = _Walk(
+        project,
+        history,
+        root,
+        data_tables,
+        progress,
+        cancelled or threading.Event(),
+        bounds or Bounds(),
+    )
     return walk.run(server_url)

@@ -8,6 +8,7 @@ import re
 from pydantic import Field, PositiveInt, field_validator
 
 from opsctl.config.models import StrictModel
+from opsctl.runbook.durations import Duration
 
 _RULE_ID = re.compile(r"^MIG\d{3}$")
 
@@ -45,4 +46,21 @@ class MigrationsSettings(StrictModel):
         default=None,
         description="Package whose modules must all be imported by the metadata "
         "(default: the metadata's module, when it is a package).",
+    )
+    # A migration that blocks (a lock another session holds, a long sleep, a huge backfill)
+    # must not hang `opsctl verify`: each bound makes the gate `incomplete`, naming the step.
+    timeout: Duration = Field(
+        default=600.0,
+        gt=0,
+        description="Longest the database checks may take altogether (e.g. 10m).",
+    )
+    statement_timeout: Duration = Field(
+        default=60.0,
+        gt=0,
+        description="Longest one SQL statement may run on a throwaway database (e.g. 60s).",
+    )
+    lock_timeout: Duration = Field(
+        default=10.0,
+        gt=0,
+        description="Longest one statement may wait for a lock (e.g. 10s).",
     )

@@ -5,6 +5,7 @@ Each command example of docs/load-gate.md runs here, shortened, against a fixtur
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -91,3 +92,37 @@ def test_load_run_refuses_a_protected_environment(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--config", str(config), "--env", "fixture", "load", "run"])
     assert result.exit_code == 2
     assert "protected environment 'fixture'" in result.output
+
+
+def test_verify_load_refuses_an_error_budget_of_100_percent(tmp_path: Path) -> None:
+    # max_error_rate 1.0 let a service that refused every request pass with "every SLA met"
+    slas = [{"match": {"tag": "simple"}, "p95_ms": 200, "max_error_rate": 1.0}]
+    config = write_project(
+        tmp_path, f"http://127.0.0.1:{free_port()}", load_section("fast_only.py", slas=slas)
+    )
+    result = CliRunner().invoke(
+        app, ["--config", str(config), "verify", "load", "--env", "fixture"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "definition-of-done.yaml:" in result.output
+    assert "max_error_rate" in result.output and "less than 1" in result.output
+
+
+def test_verify_load_on_a_protected_environment_exits_2_and_still_writes_the_reports(
+    tmp_path: Path,
+) -> None:
+    config = write_project(
+        tmp_path, "http://127.0.0.1:9", load_section("fast_only.py"), protected=True
+    )
+    report = tmp_path / "verify.json"
+    result = CliRunner().invoke(
+        app,
+        ["--config", str(config), "verify", "load", "--env", "fixture", "--json", str(report)],
+    )
+    assert result.exit_code == 2, result.output
+    assert "error: refusing to load-test the protected environment 'fixture'" in result.output
+    document = json.loads(report.read_text(encoding="utf-8"))
+    assert document["partial"] is True
+    assert document["gates"][0]["status"] == "incomplete"
+    assert "protected environment 'fixture'" in document["gates"][0]["reasons"][0]
+    assert any("ended the run (exit 2)" in note for note in document["notes"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,41 @@ def test_graphql_errors_with_http_200_fail_the_error_budget(
     assert "resolver exploded" in next(iter(broken["error_messages"]))
     assert operation(result, "Fast")["error_rate"] == 0.0
     assert {f.rule for f in result.findings} == {"load/error-rate"}
+
+
+def test_a_service_that_is_down_fails_and_shows_no_latency(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on: every request refused
+        probe.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    slas = [{"match": {"tag": "simple"}, "p95_ms": 200, "max_error_rate": 0.99}]
+    result = run_gate(tmp_path, down, load_section("fast_only.py", slas=slas))
+
+    assert result.status is Status.FAILED
+    fast = operation(result, "Fast")
+    assert fast["count"] >= 150 and fast["successes"] == 0 and fast["error_rate"] == 1.0
+    # refusals take a millisecond: counted as latencies they made a down service look fast
+    assert fast["p95_ms"] is None and fast["max_ms"] is None
+    p95 = next(m for m in result.measurements if m.name == "P95 Fast")
+    assert p95.value is None and p95.passed is None
+    assert [f.rule for f in result.findings] == ["load/error-rate"]
+    assert "every SLA met" not in result.summary
+
+
+def test_fast_errors_do_not_pull_the_p95_of_the_successes_down(
+    tmp_path: Path, fixture_service: Any
+) -> None:
+    # Flaky: 2 in 3 requests fail at once; 10 % of the successes take 300 ms. Over every
+    # response the slow ones are 3.3 % (P95 fast, passes); over the successes 10 % (P95 slow).
+    service = fixture_service(slow_ms=300)
+    slas = [{"match": {"tag": "simple"}, "p95_ms": 200, "max_error_rate": 0.9}]
+    result = run_gate(tmp_path, service.url, load_section("flaky.py", slas=slas))
+
+    assert result.status is Status.FAILED, result.summary
+    flaky = operation(result, "Flaky")
+    assert 0.6 <= flaky["error_rate"] <= 0.7
+    assert flaky["p95_ms"] >= 300
+    assert [f.rule for f in result.findings] == ["load/latency"]
+    assert "successful samples" in result.findings[0].message
 
 
 def test_a_two_second_freeze_fails_where_a_closed_model_passes(

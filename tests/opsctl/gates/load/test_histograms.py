@@ -30,3 +30,22 @@ def test_three_significant_digits() -> None:
     data = RunData(duration_s=1)
     data.operation("Me").record(199_500, 199_500, second=0, error=None)  # 199.5 ms
     assert abs(data.operations["Me"].percentile_ms(95) - 199.5) <= 199.5 * 0.001
+
+
+def test_failures_are_kept_apart_from_the_latency_of_successes_and_merge_exactly() -> None:
+    parts = [RunData(duration_s=1) for _ in range(2)]
+    for part in parts:
+        me = part.operation("Me")
+        for _ in range(50):
+            me.record(1_000, 1_000, second=0, error="ConnectionRefusedError: refused")
+        for _ in range(10):
+            me.record(150_000, 150_000, second=0, error=None)
+    merged = RunData(duration_s=1)
+    for part in parts:
+        merged.merge(RunData.from_json(json.loads(json.dumps(part.to_json()))))
+    me = merged.operations["Me"]
+    assert (me.count, me.successes, me.errors) == (120, 20, 100)
+    assert int(me.failures.get_total_count()) == 100
+    assert me.percentile_ms(5) == me.percentile_ms(95)  # successes only: all 150 ms
+    assert abs((me.percentile_ms(5) or 0) - 150) <= 0.15
+    assert me.series[0].errors == 100 and me.series[0].latency_ms.get_total_count() == 20

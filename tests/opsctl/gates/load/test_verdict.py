@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from opsctl.gates.interface import Severity, Status
 from opsctl.gates.load.settings import LoadSettings
 from opsctl.load.histograms import RunData
@@ -104,9 +107,57 @@ def test_an_sla_can_ask_fewer_samples_for_a_rare_operation() -> None:
     data = run_data({"Me": ([10.0] * 100, 0, {"simple"}), "LogIn": ([250.0] * 20, 0, set())})
     strict = evaluate(settings(), data)
     assert strict.status is Status.INCOMPLETE
-    assert strict.reasons[0].startswith("LogIn: 20 samples, fewer than min_samples 50")
+    assert strict.reasons[0].startswith(
+        "LogIn: 20 successful samples (of 20 requests), fewer than min_samples 50"
+    )
     slas = [
         {"match": {"tag": "simple"}, "p95_ms": 200},
         {"match": {"operation": "LogIn"}, "p95_ms": 300, "min_samples": 20},
     ]
     assert evaluate(settings(slas=slas), data).status is Status.PASSED
+
+
+BUDGET_99 = [{"match": {"tag": "simple"}, "p95_ms": 200, "max_error_rate": 0.99}]
+
+
+def test_fast_failures_do_not_pull_the_p95_of_the_successes_down() -> None:
+    # 3000 refusals in 1 ms and 100 answers in 250 ms: over every request the P95 is 1 ms
+    data = run_data({"Me": ([1.0] * 3000 + [250.0] * 100, 3000, {"simple"})})
+    result = evaluate(settings(slas=BUDGET_99), data)
+    assert result.status is Status.FAILED
+    p95 = next(m for m in result.measurements if m.name == "P95 Me")
+    assert p95.value is not None and abs(p95.value - 250) <= 0.25 and p95.passed is False
+    row = result.details["operations"][0]
+    assert (row["count"], row["successes"], row["errors"]) == (3100, 100, 3000)
+    assert [f.rule for f in result.findings] == ["load/latency"]
+
+
+def test_a_service_that_refused_everything_fails_its_error_budget_with_no_latency() -> None:
+    data = run_data({"Me": ([1.0] * 200, 200, {"simple"})})
+    result = evaluate(settings(slas=BUDGET_99), data)
+    assert result.status is Status.FAILED
+    assert [f.rule for f in result.findings] == ["load/error-rate"]
+    p95 = next(m for m in result.measurements if m.name == "P95 Me")
+    assert p95.value is None and p95.passed is None  # not measured, never passed
+    row = result.details["operations"][0]
+    assert row["p95_ms"] is None and row["max_ms"] is None and row["successes"] == 0
+    assert result.reasons == []  # failed outright: the error rate alone decides it
+
+
+def test_too_few_successful_samples_within_the_error_budget_is_incomplete() -> None:
+    # 100 requests (enough) but only 30 answered (fewer than min_samples 50), 70 % errors
+    # within an 80 % budget: the P95 of the answers cannot be established
+    budget = [{"match": {"tag": "simple"}, "p95_ms": 200, "max_error_rate": 0.8}]
+    data = run_data({"Me": ([1.0] * 70 + [10.0] * 30, 70, {"simple"})})
+    result = evaluate(settings(slas=budget), data)
+    assert result.status is Status.INCOMPLETE
+    assert result.reasons == [
+        "Me: 30 successful samples (of 100 requests), fewer than min_samples 50: its P95 "
+        "cannot be established (raise duration or rate)"
+    ]
+    assert "every SLA met" not in result.summary
+
+
+def test_max_error_rate_must_be_below_1() -> None:
+    with pytest.raises(ValidationError, match="less than 1"):
+        settings(slas=[{"match": {"tag": "simple"}, "p95_ms": 200, "max_error_rate": 1.0}])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,7 +47,9 @@ def make_project(tmp_path: Path) -> MakeProject:
 def run_gate(postgres_server_url: str) -> RunGate:
     """Run the gate on a project folder like ``opsctl verify migrations`` does."""
 
-    def run(root: Path, *, database_url: str | None = None) -> GateResult:
+    def run(
+        root: Path, *, database_url: str | None = None, cancelled: threading.Event | None = None
+    ) -> GateResult:
         environ = {"FIXTURE_DATABASE_URL": database_url or postgres_server_url}
         project = load_project(root / "opsctl.yaml", environ=environ)
         context = GateContext(
@@ -54,6 +57,7 @@ def run_gate(postgres_server_url: str) -> RunGate:
             definition_of_done=load_definition_of_done(project, environ=environ),
             environment_name="local",
             environment=get_environment(project, "local"),
+            cancelled=cancelled or threading.Event(),
         )
         return MigrationsGate().run(context)
 

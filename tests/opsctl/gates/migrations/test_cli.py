@@ -71,3 +71,29 @@ def test_docs_examples_are_the_ones_exercised_here() -> None:
         "opsctl verify migrations --json verify.json",
         ".venv/bin/python benchmarks/migrations_gate.py --revisions 50 --repeat 3",
     ]
+
+
+def test_verify_migrations_without_service_migrations_exits_2(
+    make_project: MakeProject, postgres_server_url: str
+) -> None:
+    root = make_project("_common_only")  # its Definition of Done has a migrations section
+    config = (root / "opsctl.yaml").read_text().replace("  migrations: alembic.ini\n", "")
+    (root / "opsctl.yaml").write_text(config)
+
+    code, output = verify(root, postgres_server_url)
+
+    assert code == 2, output
+    assert "opsctl.yaml:1: service.migrations: not set" in output
+    assert "Traceback" not in output
+
+
+def test_verify_migrations_with_a_missing_alembic_ini_exits_2(
+    make_project: MakeProject, postgres_server_url: str
+) -> None:
+    root = make_project("_common_only")
+    (root / "alembic.ini").unlink()
+
+    code, output = verify(root, postgres_server_url)
+
+    assert code == 2, output
+    assert "the Alembic config file alembic.ini does not exist" in output

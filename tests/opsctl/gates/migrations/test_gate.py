@@ -9,8 +9,19 @@ import psycopg
 import pytest
 
 from opsctl.config.project import get_environment, load_project
-from opsctl.gates.interface import Finding, GateContext, GateResult, Severity, Status
-from opsctl.gates.migrations.gate import MigrationsGate
+from opsctl.definition_of_done import load_definition_of_done
+from opsctl.errors import ConfigError
+from opsctl.gates.interface import (
+    Finding,
+    GateContext,
+    GateResult,
+    Measurement,
+    Severity,
+    Status,
+)
+from opsctl.gates.migrations.alembic_env import AlembicProject
+from opsctl.gates.migrations.gate import MigrationsGate, _Run
+from opsctl.gates.migrations.settings import MigrationsSettings
 
 MakeProject = Callable[..., Path]  # the make_project fixture (conftest.py)
 RunGate = Callable[..., GateResult]  # the run_gate fixture (conftest.py)
@@ -382,3 +393,87 @@ def test_service_without_migrations_is_skipped(make_project: MakeProject) -> Non
     assert MigrationsGate().skip_reason(context) == (
         "the service has no migrations (service.migrations in opsctl.yaml)"
     )
+
+
+def _context(root: Path) -> GateContext:
+    environ = {"FIXTURE_DATABASE_URL": "embedded"}
+    project = load_project(root / "opsctl.yaml", environ=environ)
+    return GateContext(
+        project=project,
+        definition_of_done=load_definition_of_done(project, environ=environ),
+        environment_name="local",
+        environment=get_environment(project, "local"),
+    )
+
+
+def test_definition_of_done_asking_for_migrations_the_service_lacks_is_a_config_error(
+    make_project: MakeProject,
+) -> None:
+    # deleting one key must not turn the gate off while the Definition of Done asks for it
+    root = make_project("_common_only")
+    config = (root / "opsctl.yaml").read_text().replace("  migrations: alembic.ini\n", "")
+    (root / "opsctl.yaml").write_text(config)
+    context = _context(root)
+
+    for call in (MigrationsGate().skip_reason, MigrationsGate().run):
+        with pytest.raises(ConfigError) as caught:
+            call(context)
+        assert caught.value.key == "service.migrations"
+        assert (caught.value.file, caught.value.line) == ("opsctl.yaml", 1)
+        assert str(caught.value).startswith(
+            "opsctl.yaml:1: service.migrations: not set, but definition-of-done.yaml:1 has a "
+            "`migrations` section that asks for the migrations gate"
+        )
+        assert "remove the `migrations` key from definition-of-done.yaml" in str(caught.value)
+
+
+def test_missing_alembic_ini_is_a_config_error(make_project: MakeProject) -> None:
+    root = make_project("_common_only")
+    (root / "alembic.ini").unlink()
+    context = _context(root)
+
+    for call in (MigrationsGate().skip_reason, MigrationsGate().run):
+        with pytest.raises(ConfigError) as caught:
+            call(context)
+        assert str(caught.value).startswith(
+            "opsctl.yaml:3: service.migrations: the Alembic config file alembic.ini does not exist"
+        )
+
+
+def test_verdict_never_passes_a_measurement_that_did_not_pass(make_project: MakeProject) -> None:
+    context = _context(make_project("_common_only"))
+    alembic = AlembicProject(context.project.resolve("alembic.ini"))
+
+    def verdict(measurement: Measurement) -> GateResult:
+        run = _Run(context, MigrationsSettings(), alembic)  # no finding, no reason
+        run.details["revisions"] = 3
+        run.measurements.append(measurement)
+        return run.result(0.0)
+
+    short = verdict(
+        Measurement("revisions round-tripped", 2, threshold=3, unit="revisions", passed=False)
+    )
+    unmeasured = verdict(Measurement("revisions round-tripped", None, threshold=3))
+
+    assert short.status is Status.FAILED
+    assert short.summary == "revisions round-tripped: 2 revisions, needs >= 3"
+    assert unmeasured.status is Status.INCOMPLETE
+    assert unmeasured.reasons == ["revisions round-tripped could not be measured"]
+
+
+def test_data_tables_the_last_revision_creates_are_reported_as_not_yet_checked(
+    make_project: MakeProject, run_gate: RunGate
+) -> None:
+    root = make_project(
+        "_common_only", definition_of_done_yaml="migrations: {data: {projects: 3, tasks: 5}}\n"
+    )
+
+    result = run_gate(root)
+
+    # 0001 creates both tables: no upgrade ran over seeded rows, and the report says so
+    assert result.status is Status.PASSED
+    assert result.details["seeded_rows"] == {}
+    assert result.details["data_not_yet_checked"] == ["projects", "tasks"]
+    [note] = [f for f in result.findings if f.rule == "migrations/data"]
+    assert note.severity is Severity.NOTE
+    assert note.message.startswith("seeded rows of projects, tasks were not checked")

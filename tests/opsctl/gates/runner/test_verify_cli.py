@@ -113,3 +113,66 @@ def test_unknown_gate_is_a_usage_error(tmp_path: Path) -> None:
     code, output = invoke(security_project("passing", tmp_path), "securty")
     assert code == 2
     assert "unknown gate 'securty' (known gates: coverage, security" in output
+
+
+LEAKY_GATE = """
+from opsctl.gates.interface import Finding, Gate, GateResult, Status
+
+
+class LeakyGate(Gate):
+    name = "leaky"
+    description = "repeats the database password everywhere it can"
+
+    def skip_reason(self, context):
+        return None
+
+    def run(self, context):
+        url = context.environment.database_url.get_secret_value()
+        password = url.split(":")[2].split("@")[0]
+        context.progress(f"connecting to {url} with {password}")
+        return GateResult(
+            gate="leaky",
+            status=Status.FAILED,
+            summary=f"login refused for {password}",
+            findings=[Finding("leak/x", f"bad password {password}", file="src/app.py", line=1)],
+            reasons=[f"tried {password}"],
+            details={"password": password},
+        )
+"""
+
+
+def test_the_environments_password_is_masked_in_the_console_and_every_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsctl.gates.registry import GATES
+
+    password = "pw-Zq8-correct-horse"
+    (tmp_path / "leaky_gate.py").write_text(LEAKY_GATE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(GATES, "leaky", "leaky_gate:LeakyGate")
+    monkeypatch.setenv("STAGING_DATABASE_URL", f"postgresql://app:{password}@db.internal/app")
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "definition-of-done.yaml").write_text("{}\n", encoding="utf-8")
+    (tmp_path / "opsctl.yaml").write_text(
+        "service: {name: svc}\n"
+        "environments:\n"
+        "  staging:\n"
+        "    url: http://127.0.0.1:1\n"
+        "    database_url: ${STAGING_DATABASE_URL}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "reports"
+    summary = tmp_path / "step-summary.md"
+    code, output = invoke(
+        tmp_path, "leaky", "--env", "staging",
+        "--json", str(out / "verify.json"), "--junit", str(out / "verify.xml"),
+        "--markdown", str(out / "verify.md"), "--sarif", str(out / "verify.sarif"),
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+    )  # fmt: skip
+    assert code == 1, output
+    assert "login refused for ***" in output
+    texts = {"console": output, "step summary": summary.read_text(encoding="utf-8")}
+    texts |= {path.name: path.read_text(encoding="utf-8") for path in out.iterdir()}
+    assert len(texts) == 6
+    for name, text in texts.items():
+        assert password not in text, name

@@ -1,0 +1,1 @@
+"""Report writers for `opsctl verify`: JSON, JUnit XML, Markdown, SARIF and GitHub Actions."""
