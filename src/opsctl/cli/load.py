@@ -84,8 +84,8 @@ def run(
     with handle_errors(cli):
         from rich.live import Live
 
+        from opsctl.config.durations import parse_duration
         from opsctl.errors import RefusedError, UsageError
-        from opsctl.gates.load.settings import parse_duration
         from opsctl.load.launcher import LoadPlan, Progress, run_generators
         from opsctl.load.summary import LiveTable, RunSummary
         from opsctl.load.verdict import run_problems

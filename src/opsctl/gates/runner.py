@@ -268,6 +268,7 @@ def run_gates(
         opsctl_version=__version__,
         notes=notes,
         masker=masker,
+        refused=abort.error is not None,
     )
     if abort.error is not None:
         raise RunAbortedError(abort.error, run)

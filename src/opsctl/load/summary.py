@@ -63,7 +63,7 @@ class RunSummary:
         yield table
         yield (
             f"generator lag P99 {data.lag_p99_ms():.1f} ms; latency counted from when each "
-            "request was due (open model)"
+            "request was due (open model), percentiles of the successful responses"
         )
         for problem in self.problems:
             yield f"[yellow]warning:[/] {problem}"

@@ -48,6 +48,8 @@ class VerifyRun:
     partial: bool = False  # interrupted or stopped early: some gates did not finish
     opsctl_version: str = ""
     notes: list[str] = field(default_factory=list)
+    #: set when a gate refused the run or found the configuration wrong (exit 2)
+    refused: bool = False
     #: secret values known to this run (the environment's URLs): masked in every report
     masker: SecretMasker = field(default_factory=SecretMasker, repr=False, compare=False)
 
@@ -70,7 +72,10 @@ class VerifyRun:
     @property
     def exit_code(self) -> ExitCode:
         """1 if any gate failed, else 3 if any is incomplete, the run is partial or no gate
-        was judged at all (a run of skipped gates proves nothing), else 0."""
+        was judged at all (a run of skipped gates proves nothing), else 0; 2 when a gate refused
+        the run or found the configuration wrong."""
+        if self.refused:
+            return ExitCode.USAGE
         if self.count(Status.FAILED):
             return ExitCode.CHECK_FAILED
         if self.count(Status.INCOMPLETE) or self.partial or self.nothing_judged:
@@ -79,7 +84,8 @@ class VerifyRun:
 
     @property
     def status(self) -> str:
-        return {0: "passed", 1: "failed", 3: "incomplete"}.get(int(self.exit_code), "incomplete")
+        statuses = {0: "passed", 1: "failed", 2: "refused", 3: "incomplete"}
+        return statuses.get(int(self.exit_code), "incomplete")
 
     def masked(self) -> VerifyRun:
         """A copy with every text masked (summaries, reasons, findings, details, notes)."""

@@ -14,7 +14,7 @@ from typing import Any
 from opsctl.gates.interface import GateResult, Status
 from opsctl.reports.interface import ReportWriter, VerifyRun
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: exit_code 2 and status "refused"
 
 
 def schema() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from opsctl.runbook.durations import format_duration
+from opsctl.config.durations import format_duration
 from opsctl.runbook.secrets import Masker
 from opsctl.runbook.steps.interface import NoAnswerError, Prompter
 

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from opsctl.config.durations import Duration, TemplatedDuration
 from opsctl.config.models import StrictModel
-from opsctl.runbook.durations import Duration, TemplatedDuration
 
 STEP_TYPES = ("http", "graphql", "sql", "shell", "wait", "confirm", "manual", "sleep")
 PROBE_TYPES = ("http", "graphql", "sql", "shell")

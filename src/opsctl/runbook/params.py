@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from opsctl.config.durations import parse_duration
 from opsctl.errors import UsageError
-from opsctl.runbook.durations import parse_duration
 from opsctl.runbook.model import Param, Runbook
 
 _TRUE = {"true", "yes", "y", "1", "on"}

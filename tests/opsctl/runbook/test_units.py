@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from opsctl.config.durations import parse_duration
 from opsctl.errors import RefusedError
-from opsctl.runbook.durations import parse_duration
 from opsctl.runbook.lock import RunLock
 from opsctl.runbook.prometheus import histogram_quantile
 from opsctl.runbook.secrets import Masker

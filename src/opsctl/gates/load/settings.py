@@ -5,28 +5,14 @@ Durations are written ``500ms``, ``10s``, ``2m`` or as a number of seconds.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from opsctl.config.durations import parse_duration
 from opsctl.config.models import StrictModel
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 DEFAULT_MAX_GENERATOR_LAG_MS = 100.0
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from ``10s``, ``500ms``, ``2m``, ``1h`` or a plain number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 10s, 500ms or 2m")
-    if isinstance(value, int | float):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if match is None:
-        raise ValueError(f"{value!r} is not a duration (write 10s, 500ms, 2m or 1h)")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 class SlaMatch(StrictModel):

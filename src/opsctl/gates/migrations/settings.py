@@ -7,8 +7,8 @@ import re
 
 from pydantic import Field, PositiveInt, field_validator
 
+from opsctl.config.durations import Duration
 from opsctl.config.models import StrictModel
-from opsctl.runbook.durations import Duration
 
 _RULE_ID = re.compile(r"^MIG\d{3}$")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from opsctl.runbook.durations import format_duration
+from opsctl.config.durations import format_duration
 from opsctl.runbook.model import SleepSpec
 from opsctl.runbook.steps.interface import StepContext, StepResult, StepTimeoutError, StepType
 

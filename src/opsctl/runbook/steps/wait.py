@@ -10,7 +10,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from opsctl.runbook.durations import format_duration
+from opsctl.config.durations import format_duration
 from opsctl.runbook.model import ProbeSpec, WaitSpec
 from opsctl.runbook.steps.interface import (
     StepContext,

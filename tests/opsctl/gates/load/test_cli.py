@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from typer.testing import CliRunner
 
 from opsctl.cli import app
+from opsctl.reports.json_report import schema
 
 from .conftest import FIXTURES, load_section, write_project
 
@@ -122,6 +124,7 @@ def test_verify_load_on_a_protected_environment_exits_2_and_still_writes_the_rep
     assert result.exit_code == 2, result.output
     assert "error: refusing to load-test the protected environment 'fixture'" in result.output
     document = json.loads(report.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema()).validate(document)
     assert document["partial"] is True
     assert document["gates"][0]["status"] == "incomplete"
     assert "protected environment 'fixture'" in document["gates"][0]["reasons"][0]

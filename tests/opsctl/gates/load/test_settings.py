@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from opsctl.config.durations import parse_duration
 from opsctl.config.project import load_project
 from opsctl.definition_of_done import load_definition_of_done
 from opsctl.errors import ConfigError
-from opsctl.gates.load.settings import LoadSettings, parse_duration
+from opsctl.gates.load.settings import LoadSettings
 
 
 @pytest.mark.parametrize(

@@ -431,6 +431,7 @@ def test_a_refusal_or_config_error_from_a_gate_ends_the_run_with_its_exit_code(
     assert refused.status is Status.INCOMPLETE and str(error) in refused.reasons[0]
     assert slow_result.status is Status.INCOMPLETE
     assert any("the load gate ended the run (exit 2)" in note for note in verify.notes)
+    assert verify.exit_code is ExitCode.USAGE and verify.status == "refused"  # reports say 2
 
 
 # -- secrets ---------------------------------------------------------------------------------

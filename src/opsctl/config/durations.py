@@ -1,4 +1,4 @@
-"""Durations in runbooks: ``500ms``, ``30s``, ``5m``, ``1h30m``, or a number of seconds."""
+"""Durations in configuration files: ``500ms``, ``30s``, ``5m``, ``1h30m``, or seconds."""
 
 from __future__ import annotations
 
