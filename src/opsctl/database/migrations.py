@@ -37,6 +37,8 @@ def alembic_config(ini: Path, database_url: str | None = None) -> Config:
     from alembic.config import Config
 
     config = Config(str(ini))
+    # opsctl reports progress itself: env.py should not configure logging from alembic.ini
+    config.attributes["configure_logger"] = False
     location = config.get_main_option("script_location")
     if location and ":" not in location and not Path(location).is_absolute():
         # a plain relative script_location is relative to the ini file, whatever the cwd

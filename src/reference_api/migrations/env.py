@@ -19,8 +19,12 @@ from reference_api.models import metadata
 config = context.config
 
 # Logging from alembic.ini only when run from the command line, not when a tool injects a
-# connection (it owns the logging configuration then).
-if config.config_file_name is not None and "connection" not in config.attributes:
+# connection or says it owns logging (``configure_logger = False``, the pytest-alembic convention).
+if (
+    config.config_file_name is not None
+    and "connection" not in config.attributes
+    and config.attributes.get("configure_logger", True)
+):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
