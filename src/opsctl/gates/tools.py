@@ -12,12 +12,24 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from opsctl.gates.interface import GateError
 from opsctl.processes import stop_group
 
 _POLL_S = 0.05
+
+
+def tool_versions(*distributions: str) -> dict[str, str]:
+    """``{distribution: version}`` for a result's ``tools`` ("not installed" if absent)."""
+    versions: dict[str, str] = {}
+    for name in distributions:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import ClassVar
 
 from opsctl.errors import ConfigError, RefusedError
 from opsctl.gates.interface import Gate, GateContext, GateResult, Status
 from opsctl.gates.load.settings import LoadSettings
+from opsctl.gates.tools import tool_versions
 
 
 class LoadGate(Gate):
@@ -79,7 +79,7 @@ class LoadGate(Gate):
             )
         server_p95, server_note = scraper.p95_ms()
         result = evaluate(settings, outcome.data, server_p95_ms=server_p95, server_note=server_note)
-        result.tools = {name: _version(name) for name in ("locust", "hdrhistogram")}
+        result.tools = tool_versions("locust", "hdrhistogram")
         report = report_path(context)
         report.parent.mkdir(parents=True, exist_ok=True)
         title = f"Load: {context.project.config.service.name} on {context.environment_name}"
@@ -141,10 +141,3 @@ def target_url(context: GateContext, settings: LoadSettings) -> Iterator[str]:
             yield url
         return
     yield context.environment.url.rstrip("/")
-
-
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "unknown"

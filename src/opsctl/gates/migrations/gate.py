@@ -7,7 +7,6 @@ gate is ``incomplete`` (or ``failed`` if the static checks already failed), neve
 
 from __future__ import annotations
 
-import importlib.metadata
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,13 +32,7 @@ from opsctl.gates.migrations.lint import lint_file
 from opsctl.gates.migrations.reversibility import EnvironmentMismatchError, walk_history
 from opsctl.gates.migrations.settings import MigrationsSettings
 from opsctl.gates.migrations.snapshot import Snapshot
-
-
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - installed with opsctl
-        return "unknown"
+from opsctl.gates.tools import tool_versions
 
 
 class MigrationsGate(Gate):
@@ -345,7 +338,7 @@ class _Run:
             summary=summary,
             measurements=self.measurements,
             findings=self.findings,
-            tools={"alembic": _version("alembic"), "sqlalchemy": _version("sqlalchemy")},
+            tools=tool_versions("alembic", "sqlalchemy"),
             duration_s=duration,
             details=self.details,
             reasons=self.reasons,

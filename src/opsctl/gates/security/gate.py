@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 
 from opsctl.gates.interface import (
@@ -23,13 +22,7 @@ from opsctl.gates.security.code_scan import scan_code
 from opsctl.gates.security.dependency_audit import audit_dependencies
 from opsctl.gates.security.osv_server import query_url, serve_osv
 from opsctl.gates.security.settings import SecuritySettings
-
-
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+from opsctl.gates.tools import tool_versions
 
 
 class SecurityGate(Gate):
@@ -47,7 +40,7 @@ class SecurityGate(Gate):
         root = project.root
         today = context.options.get("today") or dt.datetime.now(dt.UTC).date()
         result = GateResult(gate=self.name, status=Status.PASSED, summary="")
-        result.tools = {"bandit": _version("bandit"), "pip-audit": _version("pip-audit")}
+        result.tools = tool_versions("bandit", "pip-audit")
 
         context.progress("bandit")
         code = scan_code(
