@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the service from ``settings`` (default: the environment)."""
     settings = settings or Settings.from_environ()
     configure_logging(settings.log_level)
-    metrics = Metrics()
+    metrics = Metrics(settings.prometheus_multiproc_dir)
     tokens = TokenService(
         secret=settings.jwt_secret.get_secret_value(),
         algorithm=settings.jwt_algorithm,
@@ -75,7 +75,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )
-        metrics.watch_pool(engine)
         app.state.services = AppState(
             settings=settings,
             engine=engine,
@@ -86,7 +85,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             membership_cache=membership_cache,
         )
         try:
-            yield
+            async with metrics.watching_pool(engine):
+                yield
         finally:
             await engine.dispose()
             if redis_client is not None:

@@ -10,6 +10,7 @@ import enum
 import os
 import secrets
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -84,6 +85,9 @@ class Settings(BaseModel):
     argon2_time_cost: PositiveInt = Field(default=2, alias="ARGON2_TIME_COST")
     argon2_memory_cost_kib: PositiveInt = Field(default=19456, alias="ARGON2_MEMORY_COST_KIB")
     argon2_parallelism: PositiveInt = Field(default=1, alias="ARGON2_PARALLELISM")
+    # Several worker processes: each writes its metrics here and /metrics merges them all
+    # (prometheus-client reads the variable itself, from the process environment).
+    prometheus_multiproc_dir: str | None = Field(default=None, alias="PROMETHEUS_MULTIPROC_DIR")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     host: str = Field(default="127.0.0.1", alias="HOST")
     port: int = Field(default=8000, ge=0, le=65535, alias="PORT")
@@ -93,6 +97,13 @@ class Settings(BaseModel):
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("prometheus_multiproc_dir")
+    @classmethod
+    def _existing_directory(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_dir():
+            raise ValueError("must be an existing directory (empty when the service starts)")
         return value
 
     @field_validator("jwt_algorithm")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -64,9 +64,9 @@ async def _readiness_problems(services: AppState) -> list[str]:
 
 
 def metrics_endpoint(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]:
-    """The ``/metrics`` endpoint of one application's registry."""
+    """``/metrics``: this process's registry, or every worker's in multiprocess mode."""
 
     async def serve(_: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return serve

@@ -4,6 +4,11 @@ Each part where the service has it: a throwaway database on the environment's se
 migrations to head, the seed plan at ``seed_scale``, then ``service.app`` served by uvicorn with
 ``server_workers`` processes on a free loopback port. Everything is undone on exit, also on
 error or Ctrl-C (the database is dropped by :func:`throwaway_database`).
+
+With several server workers, each worker process has its own Prometheus registry, and the
+server-side P95 would come from whichever worker answered the scrape. The service gets a fresh
+``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode, in which any worker's
+``/metrics`` merges every worker's values), removed after the service has stopped.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from opsctl.gates.load.settings import LoadSettings
 
 READY_TIMEOUT_S = 90.0
 READY_PATHS = ("/readyz", "/healthz", "/")
+#: prometheus-client's multiprocess mode: one directory shared by the service's workers.
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def free_port() -> int:
@@ -82,6 +89,33 @@ def _migrate_and_seed(context: GateContext, settings: LoadSettings, database_url
 def _serve(
     context: GateContext, settings: LoadSettings, *, database_url: str | None
 ) -> Iterator[str]:
+    with (
+        _metrics_directory(settings) as metrics_environment,
+        _run_service(
+            context, settings, database_url=database_url, extra=metrics_environment
+        ) as url,
+    ):
+        yield url
+
+
+@contextlib.contextmanager
+def _metrics_directory(settings: LoadSettings) -> Iterator[dict[str, str]]:
+    """``PROMETHEUS_MULTIPROC_DIR`` of a fresh directory when several workers serve."""
+    if settings.server_workers <= 1 or MULTIPROC_VARIABLE in settings.service_environment:
+        yield {}
+        return
+    with tempfile.TemporaryDirectory(prefix="opsctl-load-metrics-") as directory:
+        yield {MULTIPROC_VARIABLE: directory}
+
+
+@contextlib.contextmanager
+def _run_service(
+    context: GateContext,
+    settings: LoadSettings,
+    *,
+    database_url: str | None,
+    extra: dict[str, str],
+) -> Iterator[str]:
     project = context.project
     app = project.config.service.app or ""
     port = free_port()
@@ -93,6 +127,7 @@ def _serve(
         "PYTHONPATH": os.pathsep.join(
             [str(project.root), str(project.root / "src"), os.environ.get("PYTHONPATH", "")]
         ),
+        **extra,
         **settings.service_environment,
     }
     if database_url is not None:

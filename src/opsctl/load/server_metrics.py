@@ -5,6 +5,11 @@ closes; the difference is the window's own histogram, so warm-up requests are ex
 way as on the client side. The quantile is interpolated inside its bucket (as PromQL's
 ``histogram_quantile`` does), so it is only as exact as the service's buckets. Series are
 grouped by their ``operation`` label when the service has one; ``(all)`` sums every series.
+
+A service with several worker processes must merge them in ``/metrics`` (prometheus-client's
+multiprocess mode; opsctl sets ``PROMETHEUS_MULTIPROC_DIR`` for the service it starts on
+local); otherwise a scrape shows the worker that answered it. The note says how many requests
+the server counted in the window, to compare with the client's ``n``.
 """
 
 from __future__ import annotations
@@ -58,6 +63,12 @@ def window_quantiles(before: Buckets, after: Buckets, quantile: float = 0.95) ->
     return result
 
 
+def window_count(before: Buckets, after: Buckets) -> int:
+    """Requests the server counted between the two scrapes (all operations)."""
+    total = after.get(ALL, {}).get(math.inf, 0.0) - before.get(ALL, {}).get(math.inf, 0.0)
+    return round(total)
+
+
 def _quantile(cumulative: list[tuple[float, float]], quantile: float) -> float | None:
     if not cumulative or cumulative[-1][1] <= 0:
         return None
@@ -104,4 +115,7 @@ class MetricsScraper:
         values = window_quantiles(self.snapshots["start"], self.snapshots["end"])
         if not values:
             return {}, f"no server-side P95: {self.url} has no '{self.metric}' histogram samples"
-        return values, f"server-side P95 from {self.url} ({self.metric}), window deltas"
+        counted = window_count(self.snapshots["start"], self.snapshots["end"])
+        return values, (
+            f"server-side P95 from {self.url} ({self.metric}), window deltas of {counted} requests"
+        )

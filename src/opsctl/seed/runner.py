@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -28,7 +29,11 @@ from opsctl.seed.engine import (
     dry_run,
     seed,
 )
-from opsctl.seed.guards import refuse_protected, refuse_unless_at_head
+from opsctl.seed.guards import (
+    refuse_protected,
+    refuse_public_default_password,
+    refuse_unless_at_head,
+)
 from opsctl.seed.plan import PlanError, Scale, SeedPlan
 
 
@@ -126,6 +131,13 @@ def seed_environment(
             raise UsageError(f"--scale: {error}") from None
     environment = get_environment(project, env_name)
     refuse_protected(env_name, environment.protected)
+    configured = environment.database_url
+    refuse_public_default_password(
+        env_name,
+        configured.get_secret_value() if configured else None,
+        os.environ,
+        config_file=project.path.name,
+    )
     plan = load_plan(project)
     from opsctl.database.servers import environment_database_url
 

@@ -112,7 +112,10 @@ def _judge_tests(tests: TestRun, result: GateResult) -> None:
     if code == 0:
         return
     if code == 5 and tests.tests_counted in (None, 0):  # pytest: no tests collected
-        result.reasons.append("the test command collected no tests (exit 5)")
+        result.reasons.append(
+            "the test command collected no tests (pytest exit 5): check service.tests and "
+            "that pytest finds the test files (testpaths, test_*.py file and test_* names)"
+        )
     elif not tests.failing_tests:
         tail = "\n".join((tests.run.stdout + tests.run.stderr).strip().splitlines()[-5:])
         result.findings.append(

@@ -94,6 +94,10 @@ def build_command(test_command: Sequence[str], rcfile: Path, junit: Path) -> tup
         raise GateError("service.tests is empty: give the test command as an argument list")
     wrapped = [sys.executable, "-m", "coverage", "run", f"--rcfile={rcfile}"]
     head = Path(command[0]).name
+    if head in _PYTHON_NAMES and len(command) > 1 and command[1] == "-c":
+        # `coverage run` has no `-c`: run the code as given, in opsctl's Python, measured by
+        # coverage's start-up hook (wrapped, coverage itself would fail with "no such option")
+        return [sys.executable, *command[1:]], False
     if head in _PYTHON_NAMES and len(command) > 1:
         rest = command[1:]
         is_pytest = rest[:2] == ["-m", "pytest"]
@@ -122,8 +126,10 @@ def run_tests(
     rcfile = workdir / "coveragerc"
     junit = workdir / "junit.xml"
     command, under_coverage_run = build_command(test_command, rcfile, junit)
-    # `coverage run` uses this very interpreter; other commands start a Python of their own
-    concurrency, note = concurrency_for(same_interpreter=under_coverage_run)
+    # `coverage run` (and `python -c`) use this very interpreter; other commands start a Python
+    # of their own
+    same_interpreter = under_coverage_run or command[0] == sys.executable
+    concurrency, note = concurrency_for(same_interpreter=same_interpreter)
     write_rcfile(rcfile, sources=sources, data_file=workdir / ".coverage", concurrency=concurrency)
     env = {k: v for k, v in environ.items() if k not in _COVERAGE_VARIABLES}
     if not under_coverage_run:
@@ -139,6 +145,11 @@ def run_tests(
     result.report = _export(rcfile, root, workdir, env, timeout_s, cancelled, result.problems)
     return result
 
+
+_HOW_TO_GET_DATA = (
+    "make service.tests run the service's tests (`python -m pytest`, `pytest`, or a command "
+    "whose Python processes coverage can follow) and have them import the code in service.source"
+)
 
 # One interpreter combines the parallel data files and writes the JSON report (two
 # `coverage` commands would pay Python's start-up twice).
@@ -172,9 +183,20 @@ def _export(
         cwd=root, env=env, timeout_s=timeout_s, cancelled=cancelled, name="coverage report",
     )  # fmt: skip
     if export.returncode != 0 or not out.is_file():
-        problems.append(f"coverage recorded no usable data ({_last_line(export)})")
+        problems.append(
+            f"coverage recorded no usable data ({_last_line(export)}): {_HOW_TO_GET_DATA}"
+        )
         return None
     data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    files: dict[str, Any] = data.get("files", {})
+    if not any(entry.get("executed_lines") for entry in files.values()):
+        # Only the never-run files `source` adds: nothing of the service ran under coverage, so
+        # 0 % would be a guess (a test command coverage could not follow looks the same).
+        problems.append(
+            "coverage recorded no data of service.source: the test command ran, but not one "
+            f"line of the service's code ran under coverage; {_HOW_TO_GET_DATA}"
+        )
+        return None
     return data
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opsctl.load.server_metrics import ALL, parse_buckets, window_quantiles
+from opsctl.load.server_metrics import ALL, parse_buckets, window_count, window_quantiles
 
 
 def exposition(counts: dict[str, list[int]]) -> str:
@@ -36,3 +36,11 @@ def test_window_quantile_ignores_what_happened_before_the_window() -> None:
 def test_no_samples_in_the_window_gives_no_value() -> None:
     same = parse_buckets(exposition({"Me": [5, 5, 5, 5]}), "http_request_duration_seconds")
     assert window_quantiles(same, same) == {}
+
+
+def test_the_window_count_sums_every_operation_between_the_scrapes() -> None:
+    metric = "http_request_duration_seconds"
+    before = parse_buckets(exposition({"Me": [5, 5, 5, 5], "LogIn": [0, 0, 1, 1]}), metric)
+    after = parse_buckets(exposition({"Me": [5, 50, 60, 70], "LogIn": [0, 0, 9, 9]}), metric)
+    assert window_count(before, after) == 73  # 65 Me and 8 LogIn
+    assert window_count(before, before) == 0
