@@ -159,7 +159,8 @@ class Metrics:
 
     def _forget_dead_processes(self) -> None:
         """Withdraw the pool gauges of workers that died without shutting down (killed)."""
-        assert self.multiprocess_directory is not None
+        if self.multiprocess_directory is None:
+            return  # one process, one registry: nobody else's gauges to withdraw
         for path in Path(self.multiprocess_directory).iterdir():
             match = _LIVE_GAUGE_FILE.match(path.name)
             if match is not None and not _alive(int(match.group(1))):
