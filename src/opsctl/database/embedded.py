@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from opsctl.database.binaries import PostgresBinaries, find_binaries
 from opsctl.errors import DatabaseError
+from opsctl.processes import pid_alive
 
 if TYPE_CHECKING:
     from opsctl.config.models import LoadedProject
@@ -77,7 +78,7 @@ class EmbeddedServer:
         initialised = (self.data_dir / "PG_VERSION").is_file()
         major = _read_major(self.data_dir) if initialised else None
         pid, port, ready = _read_postmaster_pid(self.data_dir)
-        running = pid is not None and ready and _process_alive(pid)
+        running = pid is not None and ready and pid_alive(pid)
         return ServerStatus(
             data_dir=self.data_dir,
             initialised=initialised,
@@ -139,7 +140,7 @@ class EmbeddedServer:
                     timeout=STOP_TIMEOUT_S + 10,
                 )
             except DatabaseError:
-                if _process_alive(current.pid):
+                if pid_alive(current.pid):
                     raise
             _wait_until_gone(current.pid, timeout_s=STOP_TIMEOUT_S)
             return True
@@ -313,23 +314,9 @@ def _read_postmaster_pid(data_dir: Path) -> tuple[int | None, int | None, bool]:
     return pid, port, ready
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie is gone for our purposes
-    try:
-        return "Z" not in Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[:1]
-    except OSError:
-        return True
-
-
 def _wait_until_gone(pid: int, *, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
-    while _process_alive(pid):
+    while pid_alive(pid):
         if time.monotonic() > deadline:
             raise DatabaseError(f"the embedded PostgreSQL server (pid {pid}) did not stop")
         time.sleep(0.05)

@@ -117,10 +117,15 @@ class Gate(ABC):
     #: Runs alone, after every other gate has finished (timings that other gates would skew).
     exclusive: ClassVar[bool] = False
 
-    @abstractmethod
-    def skip_reason(self, context: GateContext) -> str | None:  # pragma: no cover
-        """Why this gate does not apply to the project (None: it applies)."""
-        raise NotImplementedError
+    def skip_reason(self, context: GateContext) -> str | None:
+        """Why this gate does not apply to the project (None: it applies).
+
+        By default a gate applies when the Definition of Done has its section (named like the
+        gate); a gate with more conditions overrides this.
+        """
+        if getattr(context.definition_of_done, self.name, None) is None:
+            return f"the Definition of Done has no '{self.name}' section"
+        return None
 
     @abstractmethod
     def run(self, context: GateContext) -> GateResult:  # pragma: no cover

@@ -37,11 +37,6 @@ class CoverageGate(Gate):
     name = "coverage"
     description = "The service's tests pass, and cover enough of its code (lines and branches)."
 
-    def skip_reason(self, context: GateContext) -> str | None:
-        if getattr(context.definition_of_done, "coverage", None) is None:
-            return "the Definition of Done has no coverage section"
-        return None
-
     def run(self, context: GateContext) -> GateResult:
         settings: CoverageSettings = context.definition_of_done.coverage
         project = context.project

@@ -29,11 +29,6 @@ class LoadGate(Gate):
     # a runner that honours this runs the load gate alone.
     exclusive: ClassVar[bool] = True
 
-    def skip_reason(self, context: GateContext) -> str | None:
-        if getattr(context.definition_of_done, "load", None) is None:
-            return "the Definition of Done has no 'load' section"
-        return None
-
     def run(self, context: GateContext) -> GateResult:
         from opsctl.load.html_report import render_html
         from opsctl.load.launcher import LoadPlan, Progress, run_generators

@@ -29,11 +29,6 @@ class SecurityGate(Gate):
     name = "security"
     description = "bandit finds nothing at the threshold; no dependency has a known advisory."
 
-    def skip_reason(self, context: GateContext) -> str | None:
-        if getattr(context.definition_of_done, "security", None) is None:
-            return "the Definition of Done has no security section"
-        return None
-
     def run(self, context: GateContext) -> GateResult:
         settings: SecuritySettings = context.definition_of_done.security
         project = context.project
