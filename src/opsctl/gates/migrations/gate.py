@@ -7,6 +7,7 @@ gate is ``incomplete`` (or ``failed`` if the static checks already failed), neve
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +34,15 @@ from opsctl.gates.migrations.reversibility import EnvironmentMismatchError, walk
 from opsctl.gates.migrations.settings import MigrationsSettings
 from opsctl.gates.migrations.snapshot import Snapshot
 from opsctl.gates.tools import tool_versions
+
+_MODULES_BOTH_THREADS_IMPORT = (
+    "sqlalchemy.orm",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "alembic.command",
+    "alembic.operations",
+    "alembic.runtime.migration",
+    "alembic.autogenerate",
+)
 
 
 class MigrationsGate(Gate):
@@ -164,6 +174,12 @@ class _Run:
 
     def database_checks(self, server_url: str) -> None:
         # The models' database is built while the history is walked: two databases, two cores.
+        # Both threads import SQLAlchemy and Alembic modules lazily; two threads importing one
+        # package graph with cycles at once can be handed a half-initialised module
+        # ("partially initialized module 'sqlalchemy.orm.exc'", seen in CI), so import them here
+        # first, in one thread.
+        for module in _MODULES_BOTH_THREADS_IMPORT:
+            importlib.import_module(module)
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="opsctl-drift") as pool:
             drift_work = self.start_drift(pool, server_url) if self.settings.drift else None
             started = time.monotonic()
