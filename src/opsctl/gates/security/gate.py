@@ -20,6 +20,7 @@ from opsctl.gates.interface import (
 from opsctl.gates.security.advisories import AdvisoryDatabase
 from opsctl.gates.security.code_scan import scan_code
 from opsctl.gates.security.dependency_audit import audit_dependencies
+from opsctl.gates.security.locks.interface import LockError
 from opsctl.gates.security.osv_server import query_url, serve_osv
 from opsctl.gates.security.settings import SecuritySettings
 from opsctl.gates.tools import tool_versions
@@ -71,6 +72,17 @@ class SecurityGate(Gate):
             used = self._audit(context, settings, result, today)
         except GateError as error:  # keep bandit's verdict; the audit part could not judge
             result.reasons.append(f"dependencies not audited: {error}")
+            if isinstance(error, LockError):
+                result.findings.append(
+                    Finding(
+                        rule="security/unreadable-lock",
+                        message=str(error),
+                        severity=Severity.WARNING,
+                        file=error.file,
+                        line=error.line,
+                        help="regenerate the lock with its tool, or fix it by hand",
+                    )
+                )
             used = set()
         used |= code.used_acceptances
         for entry in settings.accepted:
@@ -117,10 +129,19 @@ class SecurityGate(Gate):
         result.findings.extend(audit.findings)
         result.details["dependencies"] = {
             "requirements": requirements,
+            "lock_format": audit.kind,
             "audited": audit.audited,
             "not_audited": audit.skipped,
             "vulnerable_packages": audit.vulnerable,
+            "project_not_audited": audit.project,
+            "excluded_by_marker": audit.excluded,
+            "pip_audit_runs": audit.runs,
         }
+        if audit.project:
+            result.details["dependencies"]["project_note"] = (
+                "the service itself (" + ", ".join(audit.project) + ") is not a dependency: "
+                "left out of the audit"
+            )
         if audit.skipped:
             result.reasons.append(
                 f"{len(audit.skipped)} dependenc{'y' if len(audit.skipped) == 1 else 'ies'} "
@@ -213,6 +234,8 @@ def _summary(result: GateResult) -> str:
             f"pip-audit: {deps['audited']} audited, {len(deps['not_audited'])} not audited, "
             f"{open_vulns} advisory(ies) open, {accepted} accepted"
         )
+    elif deps and "skipped" in deps:
+        parts.append("dependencies not audited (security.dependencies: false)")
     database = result.details.get("advisory_database")
     if database and database.get("age_days") is not None:
         parts.append(f"advisory DB {database['age_days']} days old")

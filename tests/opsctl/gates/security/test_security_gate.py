@@ -164,3 +164,19 @@ def test_a_bandit_test_id_can_be_accepted_until_it_expires(tmp_path: Path) -> No
     assert "its acceptance expired on 2099-12-31" in finding.message
     # reported once, on the finding, not again as an unused expired entry
     assert not any(f.rule == "security/expired-acceptance" for f in expired.findings)
+
+
+def test_dependencies_turned_off_are_named_in_the_summary(tmp_path: Path) -> None:
+    root = copy_fixture("passing", tmp_path)
+    done = root / "checks" / "definition-of-done.yaml"
+    text = done.read_text().replace("security:\n", "security:\n  dependencies: false\n", 1)
+    done.write_text(text)
+    project = load_project(root / "opsctl.yaml")
+    context = GateContext(
+        project=project,
+        definition_of_done=load_definition_of_done(project),
+        environment_name="local",
+        environment=get_environment(project, "local"),
+    )
+    result = SecurityGate().run(context)
+    assert "dependencies not audited (security.dependencies: false)" in result.summary

@@ -1,0 +1,1 @@
+"""Lock readers: every format the security gate audits, read into one shape."""
