@@ -128,7 +128,9 @@ def run(
                     display.refresh()
 
             outcome = run_generators(plan, on_progress=on_progress)
-        problems = run_problems(outcome.data, max_lag_ms=_max_lag(section))
+        problems = run_problems(
+            outcome.data, max_lag_ms=_max_lag(section), max_stall_ms=_max_stall(section)
+        )
         cli.console.print(RunSummary(outcome.data, problems))
         if html is not None:
             from opsctl.load.html_report import render_html
@@ -145,6 +147,12 @@ def _max_lag(section: LoadSettings | None) -> float:
     from opsctl.gates.load.settings import DEFAULT_MAX_GENERATOR_LAG_MS
 
     return section.max_generator_lag_ms if section else DEFAULT_MAX_GENERATOR_LAG_MS
+
+
+def _max_stall(section: LoadSettings | None) -> float:
+    from opsctl.gates.load.settings import DEFAULT_MAX_GENERATOR_STALL_MS
+
+    return section.max_generator_stall_ms if section else DEFAULT_MAX_GENERATOR_STALL_MS
 
 
 @app.command("worker")

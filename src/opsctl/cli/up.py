@@ -3,7 +3,8 @@
 Steps, in order: the database (the embedded server started on demand, or the configured one),
 migrations to head (Alembic API, ``service.migrations``), the ``small`` seed data when the
 plan's tables are empty (``service.seed``; ``--no-seed`` skips it), then the service
-(``service.app``) served by uvicorn until Ctrl-C. Ctrl-C (or SIGTERM) stops what ``up``
+(``service.app`` or ``service.start``, started as the gates start it: :mod:`opsctl.serving`)
+until Ctrl-C. Ctrl-C (or SIGTERM) stops what ``up``
 started, including an embedded server it had to start; a server that was already running is
 left running.
 """
@@ -11,9 +12,8 @@ left running.
 from __future__ import annotations
 
 import socket
-import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -65,9 +65,9 @@ def up(
                 f"environment '{name}' is protected: opsctl up only runs local environments",
                 hint="use --env local",
             )
-        if project.config.service.app is None:
+        if project.config.service.app is None and project.config.service.start is None:
             raise ConfigError(
-                "opsctl up needs service.app (the ASGI factory 'module:callable')",
+                "opsctl up needs service.app ('module:attribute') or service.start",
                 file=project.path.name,
                 key="service.app",
             )
@@ -144,7 +144,7 @@ def _migrate(cli: CliState, project: LoadedProject, url: str | None) -> None:
     if ini is None or url is None:
         return
     cli.info("migrations: upgrading to head …")
-    upgrade_to_head(ini, url)
+    upgrade_to_head(project, ini, url)
 
 
 def _seed(cli: CliState, project: LoadedProject, name: str, url: str | None, *, skip: bool) -> None:
@@ -186,24 +186,9 @@ def _serve(
     host: str,
     port: int,
 ) -> None:
-    import os
-
-    from opsctl.errors import DependencyError, UsageError
+    """The service as the gates start it (:mod:`opsctl.serving`), in the foreground."""
     from opsctl.output.masking import mask_url
-
-    try:
-        import uvicorn
-    except ImportError:
-        raise UsageError(
-            "opsctl up needs uvicorn to serve the service", hint="pip install 'opsctl[api]'"
-        ) from None
-
-    # the service reads its settings from the environment (12-factor)
-    if database_url is not None:
-        os.environ["DATABASE_URL"] = database_url
-    if environment.redis_url is not None and environment.redis_url.get_secret_value():
-        os.environ["REDIS_URL"] = environment.redis_url.get_secret_value()
-    application = _load_app(project)
+    from opsctl.serving.foreground import serve_in_foreground
 
     base = f"http://{_url_host(host)}:{port}"
     lines = [
@@ -215,64 +200,21 @@ def _serve(
         "  Ctrl-C stops everything opsctl up started",
     ]
 
-    class _Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets)
-            if self.started:
-                for line in lines:
-                    cli.info(line)
+    def on_ready() -> None:
+        for line in lines:
+            cli.info(line)
 
-    config = uvicorn.Config(
-        application,
+    redis = environment.redis_url
+    serve_in_foreground(
+        project,
+        database_url=database_url,
+        redis_url=redis.get_secret_value() if redis is not None else None,
         host=host,
         port=port,
         log_level="warning" if cli.quiet else "info",
         access_log=cli.verbose,
-        lifespan="auto",
+        on_ready=on_ready,
     )
-    server = _Server(config)
-    try:
-        server.run()
-    except SystemExit as exit_:
-        # uvicorn exits the process when start-up fails (port taken, lifespan error)
-        raise DependencyError(
-            f"the service did not start (uvicorn exit status {exit_.code})",
-            hint="run with --verbose for details",
-        ) from None
-    if not server.started:
-        raise DependencyError("the service did not start", hint="see the log above")
-
-
-def _load_app(project: LoadedProject) -> Any:
-    """Import ``service.app`` and call the factory; errors name the key to fix."""
-    import importlib
-
-    from opsctl.errors import ConfigError, DependencyError
-    from opsctl.output.masking import mask_text
-
-    target = project.config.service.app or ""
-    module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise ConfigError(
-            f"expected 'module:callable', got {target!r}", file=project.path.name, key="service.app"
-        )
-    for folder in (project.root / "src", project.root):
-        if folder.is_dir() and str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
-    try:
-        factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise ConfigError(
-            f"cannot import {target}: {error}", file=project.path.name, key="service.app"
-        ) from None
-    try:
-        return factory()
-    except Exception as error:
-        first = (str(error).splitlines() or [type(error).__name__])[0]
-        raise DependencyError(
-            f"{target}() failed: {type(error).__name__}: {mask_text(first)}",
-            hint="run with --verbose for the traceback",
-        ) from error
 
 
 def _require_free_port(host: str, port: int) -> None:

@@ -35,7 +35,7 @@ from locust import events as global_events
 from locust.env import Environment
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
 
-from opsctl.load.engine_names import UNFINISHED
+from opsctl.load.engine_names import DEFAULT_ERROR_STATUS, UNFINISHED, operation_name
 from opsctl.load.histograms import RunData, clamp
 from opsctl.load.spec import GeneratorSpec
 
@@ -50,6 +50,7 @@ class Arrival:
     next_due: float  # when the next request of this arrival was meant to be sent
     tags: frozenset[str]
     measured: bool  # due inside the measured window
+    sent: int = 0  # requests this arrival recorded (none: the arrival did nothing)
 
 
 def load_user_classes(scenario: Path) -> list[type[User]]:
@@ -183,10 +184,13 @@ class OpenModelEngine:
             self.active.pop(k, None)
             self.local.arrival = None
 
-    def _began(self, arrival: Arrival) -> None:
+    def _began(self, arrival: Arrival, *, waited: bool = False) -> None:
         began = time.perf_counter()
         if arrival.measured:
-            self.data.start_delay.record_value(clamp((began - arrival.due) * 1e6, 60_000_000))
+            # waiting for a busy user is the service's slowness, not the generator's: kept out
+            if not waited:
+                delay_us = clamp((began - arrival.due) * 1e6, 60_000_000)
+                self.data.start_delay.record_value(delay_us)
             if began <= self.end:
                 self.data.began_on_time += 1
 
@@ -206,6 +210,8 @@ class OpenModelEngine:
         except Exception as error:  # scenario code failed: the run is not trustworthy
             where = traceback.extract_tb(error.__traceback__)[-1]
             self.data.exceptions[f"{type(error).__name__}: {error} ({where.name})"[:300]] += 1
+        if arrival.measured and arrival.sent == 0:
+            self.data.empty_arrivals += 1
         if keep:
             self.idle[cls].put(user)
         else:
@@ -222,7 +228,7 @@ class OpenModelEngine:
             if arrival.measured:
                 self.data.waited_for_user += 1
             waited: User = queue.get()
-            self._began(arrival)
+            self._began(arrival, waited=True)
             return waited
         self._began(arrival)
         self.user_count += 1
@@ -272,12 +278,73 @@ class OpenModelEngine:
             return
         due = arrival.next_due
         arrival.next_due = now
+        arrival.sent += 1
         if not arrival.measured:
             self.data.warmup_requests += 1
             return
-        stats = self.data.operation(name)
+        stats = self.data.operation(operation_name(request_type, name))
         stats.tags |= arrival.tags
-        error = None if exception is None else f"{type(exception).__name__}: {exception}"
+        response = _.get("response")
+        if exception is not None and status_failure(exception):
+            exception = None  # Locust's own status rule: replaced by error_status below
+        error = (
+            f"{type(exception).__name__}: {exception}"
+            if exception is not None
+            else response_error(response, self.spec.error_status)
+        )
         stats.record(
             (now - due) * 1e6, service_us, second=int(arrival.due - self.start), error=error
         )
+
+
+#: A response with this status or above is a failed request, unless ``load.error_status``
+#: says otherwise.
+ERROR_STATUS = DEFAULT_ERROR_STATUS
+
+
+def status_failure(exception: BaseException) -> bool:
+    """Whether Locust failed the request for its HTTP status alone (not the scenario).
+
+    ``FastHttpUser`` fails any status outside its valid codes with ``LocustBadStatusCode``,
+    ``HttpUser`` a status of 400 or above with requests' ``HTTPError`` (both also inside
+    ``catch_response`` blocks the scenario left undecided). The engine judges the status
+    itself, against ``error_status``; a scenario's own ``response.failure(...)`` (a
+    ``CatchResponseError``, or the exception it passed) still fails the request.
+    """
+    kind = type(exception)
+    return (kind.__name__ == "LocustBadStatusCode" and kind.__module__.startswith("locust")) or (
+        kind.__name__ == "HTTPError" and kind.__module__.startswith("requests")
+    )
+
+
+def response_error(response: Any, error_status: int = ERROR_STATUS) -> str | None:
+    """Why a response that the user class let pass is still a failure, or None.
+
+    Judged here, for every user class (a plain ``HttpUser`` posting to a GraphQL endpoint
+    included): a status of ``error_status`` (``load.error_status``, default 400) or above, or
+    a JSON body with a non-empty GraphQL ``errors`` list (errors usually come with HTTP 200).
+    A connection that failed has status 0 and comes with its exception instead.
+    """
+    if response is None:
+        return None
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int) and status >= error_status:
+        return f"HTTP {status}"
+    try:
+        content = response.content
+    except Exception:  # a body that cannot be read is judged by status alone
+        return None
+    if not isinstance(content, bytes) or b'"errors"' not in content[:65536]:
+        return None
+    import json
+
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not errors:
+        return None
+    first = errors[0] if isinstance(errors, list) else errors
+    message = first.get("message") if isinstance(first, dict) else first
+    return f"HTTP {status}: GraphQL error: {message}"

@@ -172,6 +172,7 @@ class RunData:
     warmup_requests: int = 0  # requests excluded because their arrival was due in warm-up
     waited_for_user: int = 0  # arrivals that waited because max_users were all busy
     unfinished: int = 0  # requests still running at the end of the drain timeout
+    empty_arrivals: int = 0  # measured arrivals whose task sent no request at all
     lag: HdrHistogram = field(default_factory=new_lag_histogram)  # event-loop lag, µs
     start_delay: HdrHistogram = field(default_factory=new_lag_histogram)  # began - due, µs
     exceptions: Counter[str] = field(default_factory=Counter)  # errors in scenario code
@@ -189,10 +190,20 @@ class RunData:
 
     @property
     def achieved_rate(self) -> float:
+        # keeping the schedule; arrivals that sent nothing are a problem of their own (verdict)
         return self.began_on_time / self.duration_s if self.duration_s else 0.0
 
     def lag_p99_ms(self) -> float:
         return float(self.lag.get_value_at_percentile(99)) / 1000.0
+
+    def largest_stall_ms(self) -> float:
+        """The longest single freeze of a generator's event loop (lag probe maximum)."""
+        return float(self.lag.get_max_value()) / 1000.0 if self.lag.get_total_count() else 0.0
+
+    def largest_start_delay_ms(self) -> float:
+        """The latest an arrival began after its due time, without waiting for a busy user."""
+        delays = self.start_delay
+        return float(delays.get_max_value()) / 1000.0 if delays.get_total_count() else 0.0
 
     def merge(self, other: RunData) -> None:
         """Add another generator's data: histograms add bucket by bucket, so it is exact."""
@@ -203,6 +214,7 @@ class RunData:
         self.warmup_requests += other.warmup_requests
         self.waited_for_user += other.waited_for_user
         self.unfinished += other.unfinished
+        self.empty_arrivals += other.empty_arrivals
         _add(self.lag, other.lag)
         _add(self.start_delay, other.start_delay)
         self.exceptions.update(other.exceptions)
@@ -216,6 +228,7 @@ class RunData:
             "warmup_requests": self.warmup_requests,
             "waited_for_user": self.waited_for_user,
             "unfinished": self.unfinished,
+            "empty_arrivals": self.empty_arrivals,
             "lag": _encode(self.lag),
             "start_delay": _encode(self.start_delay),
             "exceptions": dict(self.exceptions.most_common(20)),
@@ -236,6 +249,7 @@ class RunData:
             warmup_requests=int(data["warmup_requests"]),
             waited_for_user=int(data["waited_for_user"]),
             unfinished=int(data["unfinished"]),
+            empty_arrivals=int(data.get("empty_arrivals", 0)),
             lag=_decode(data["lag"]),
             start_delay=_decode(data["start_delay"]),
             exceptions=Counter({str(k): int(v) for k, v in data["exceptions"].items()}),

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from opsctl.errors import DependencyError, InterruptedByUser
+from opsctl.load.engine_names import DEFAULT_ERROR_STATUS
 from opsctl.load.histograms import RunData
 from opsctl.load.spec import GeneratorSpec, parse_protocol_line
 
@@ -45,6 +46,7 @@ class LoadPlan:
     import_root: Path | None = None
     remote_workers: int = 0  # generators joining over Locust's master/worker protocol
     master_bind: str = "127.0.0.1:5557"  # where remote workers connect (host:port)
+    error_status: int = DEFAULT_ERROR_STATUS  # a response with this status or above failed
 
     @property
     def generators(self) -> int:
@@ -178,6 +180,7 @@ def run_generators(
         max_users=plan.max_users,
         drain_timeout_s=plan.drain_timeout_s,
         import_root=str(plan.import_root) if plan.import_root else None,
+        error_status=plan.error_status,
     )
     generators = [
         _Generator(replace(base, phase=index / total, worker_index=index), on_message)

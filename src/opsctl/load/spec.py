@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from opsctl.load.engine_names import DEFAULT_ERROR_STATUS
+
 # Every protocol line a generator writes on stdout starts with this, so that stray prints
 # from scenario code cannot be mistaken for results.
 MARKER = "@@opsctl-load "
@@ -26,6 +28,7 @@ class GeneratorSpec:
     worker_index: int = 0
     import_root: str | None = None  # put on sys.path so the scenario can import the project
     progress_interval_s: float = 1.0
+    error_status: int = DEFAULT_ERROR_STATUS  # a response with this status or above failed
     # Only for the coordinator of remote workers (opsctl.load.distributed):
     remote_workers: int = 0  # how many remote workers to wait for
     phase_step: float = 0.0  # phase offset between consecutive remote workers

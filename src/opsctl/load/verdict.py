@@ -18,6 +18,7 @@ no operation that was called is INCOMPLETE too, so a typo never passes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,7 +83,7 @@ def slas_for(name: str, stats: OperationStats, slas: list[Sla]) -> list[Sla]:
     return own or [sla for sla in slas if sla.match.tag is not None and matches(sla, name, stats)]
 
 
-def run_problems(data: RunData, *, max_lag_ms: float) -> list[str]:
+def run_problems(data: RunData, *, max_lag_ms: float, max_stall_ms: float) -> list[str]:
     """Why the run itself cannot be trusted (empty: it can)."""
     problems = list(data.failed_workers)
     if data.achieved_rate < MIN_RATE_SHARE * data.target_rate:
@@ -96,6 +97,23 @@ def run_problems(data: RunData, *, max_lag_ms: float) -> list[str]:
             f"generator event-loop lag P99 {lag:.0f} ms > {max_lag_ms:g} ms: "
             "the load generator was saturated, its latencies are inflated"
         )
+    stall = data.largest_stall_ms()
+    if stall > max_stall_ms:
+        problems.append(
+            f"a generator froze for {stall:.0f} ms (> {max_stall_ms:g} ms): its pause would be "
+            "charged to the service as latency"
+        )
+    delay = data.largest_start_delay_ms()
+    if delay > max_stall_ms:
+        problems.append(
+            f"an arrival began {delay:.0f} ms after it was due (> {max_stall_ms:g} ms) with a user "
+            "free: the generator fell behind its schedule"
+        )
+    if data.empty_arrivals:
+        problems.append(
+            f"{data.empty_arrivals} arrival(s) sent no request (the scenario's task did nothing):"
+            " they are not counted as load"
+        )
     for message, count in data.exceptions.most_common(3):
         problems.append(f"scenario code raised {count}x: {message}")
     return problems
@@ -107,10 +125,20 @@ def evaluate(
     *,
     server_p95_ms: dict[str, float] | None = None,
     server_note: str | None = None,
+    declared: Mapping[str, frozenset[str]] | None = None,
 ) -> GateResult:
-    """The gate result for ``data`` measured against ``settings``."""
+    """The gate result for ``data`` measured against ``settings``.
+
+    ``declared`` (operation -> tags, from the scenario's source) is reconciled with what ran:
+    a declared operation that ran fewer than ``min_samples`` times makes the run incomplete,
+    so a tag SLA is met only when every operation of that tag was measured.
+    """
     server_p95_ms = server_p95_ms or {}
-    problems = run_problems(data, max_lag_ms=settings.max_generator_lag_ms)
+    problems = run_problems(
+        data,
+        max_lag_ms=settings.max_generator_lag_ms,
+        max_stall_ms=settings.max_generator_stall_ms,
+    )
     verdicts: list[OperationVerdict] = []
     findings: list[Finding] = []
     measurements: list[Measurement] = [
@@ -151,7 +179,11 @@ def evaluate(
             _judge(verdict, sla, settings, measurements, findings, sample_gaps)
     for sla in settings.slas:
         if not any(matches(sla, v.name, v.stats) for v in verdicts if v.stats.count > 0):
-            sample_gaps.append(f"the SLA for {sla.match.describe()} matched no operation called")
+            sample_gaps.append(
+                f"the SLA for {sla.match.describe()} matched no operation called"
+                + _did_you_mean(sla, [v.name for v in verdicts if v.stats.count > 0])
+            )
+    sample_gaps.extend(_unmeasured_declared(declared or {}, data, settings))
     status = _overall(problems, sample_gaps, findings)
     if problems:  # an untrustworthy run can fail nothing: its SLA misses become warnings
         findings = [_as_warning(f) for f in findings]
@@ -171,6 +203,36 @@ def evaluate(
             "server_side": server_note or "",
         },
     )
+
+
+def _did_you_mean(sla: Sla, called: list[str]) -> str:
+    """A hint for an operation SLA written as a bare path (REST requests are ``GET /path``)."""
+    wanted = sla.match.operation
+    if not wanted:
+        return ""
+    close = [name for name in called if name.partition(" ")[2] == wanted]
+    close = close or [name for name in called if name.lower() == wanted.lower()]
+    return f" (did you mean {' or '.join(repr(name) for name in close)}?)" if close else ""
+
+
+def _unmeasured_declared(
+    declared: Mapping[str, frozenset[str]], data: RunData, settings: LoadSettings
+) -> list[str]:
+    """Declared operations that did not run enough; those with an SLA are judged already."""
+    gaps: list[str] = []
+    for name, tags in sorted(declared.items()):
+        stats = data.operations.get(name)
+        if stats is not None and stats.count > 0 and slas_for(name, stats, settings.slas):
+            continue  # held to its SLA, min_samples included, by _judge
+        count = 0 if stats is None else stats.count
+        if count >= settings.min_samples:
+            continue
+        tagged = f" (tags {', '.join(sorted(tags))})" if tags else ""
+        gaps.append(
+            f"{name}{tagged}: declared in the scenario but ran {count} time(s) in the measured "
+            f"window, fewer than min_samples {settings.min_samples}"
+        )
+    return gaps
 
 
 def _judge(
@@ -300,6 +362,9 @@ def run_details(data: RunData) -> dict[str, Any]:
         "began_on_time": data.began_on_time,
         "warmup_requests_excluded": data.warmup_requests,
         "waited_for_user": data.waited_for_user,
+        "empty_arrivals": data.empty_arrivals,
+        "largest_generator_stall_ms": data.largest_stall_ms(),
+        "largest_start_delay_ms": data.largest_start_delay_ms(),
         "unfinished": data.unfinished,
         "generator_lag_p99_ms": data.lag_p99_ms(),
         "start_delay_p99_ms": float(data.start_delay.get_value_at_percentile(99)) / 1000,

@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 from tests.opsctl.cli.helpers import LOCAL_SERVICE, free_port, invoke
 
+from opsctl.config.project import load_project
 from opsctl.database.migrations import alembic_config, upgrade_to_head
 
 CONFIG = str(LOCAL_SERVICE / "opsctl.yaml")
@@ -54,7 +55,7 @@ def _check(port: int, database_url: str, redis_url: str = REDIS_URL) -> tuple[in
 
 
 def test_healthy_environment(database_url: str, service_port: int) -> None:
-    upgrade_to_head(INI, database_url)
+    upgrade_to_head(load_project(Path(CONFIG)), INI, database_url)
 
     code, output = _check(service_port, database_url)
 
@@ -88,7 +89,7 @@ def test_not_ready_service_and_empty_database(database_url: str, service_port: i
 
 
 def test_secrets_never_shown(database_url: str, service_port: int) -> None:
-    upgrade_to_head(INI, database_url)
+    upgrade_to_head(load_project(Path(CONFIG)), INI, database_url)
     with_password = database_url.replace("postgres@", "postgres:pw-not-needed@")
 
     _code, output = _check(service_port, with_password, "redis://:redis-pw@127.0.0.1:6379/0")

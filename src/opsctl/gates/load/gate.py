@@ -30,6 +30,7 @@ class LoadGate(Gate):
     exclusive: ClassVar[bool] = True
 
     def run(self, context: GateContext) -> GateResult:
+        from opsctl.load.declared import declared_operations
         from opsctl.load.html_report import render_html
         from opsctl.load.launcher import LoadPlan, Progress, run_generators
         from opsctl.load.server_metrics import MetricsScraper
@@ -67,13 +68,20 @@ class LoadGate(Gate):
                     import_root=context.project.root,
                     remote_workers=settings.remote_workers,
                     master_bind=settings.master_bind,
+                    error_status=settings.error_status,
                 ),
                 on_progress=on_progress,
                 on_window=scraper,
                 cancelled=context.cancelled,
             )
         server_p95, server_note = scraper.p95_ms()
-        result = evaluate(settings, outcome.data, server_p95_ms=server_p95, server_note=server_note)
+        result = evaluate(
+            settings,
+            outcome.data,
+            server_p95_ms=server_p95,
+            server_note=server_note,
+            declared=declared_operations(scenario),
+        )
         result.tools = tool_versions("locust", "hdrhistogram")
         report = report_path(context)
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +137,8 @@ def report_path(context: GateContext) -> Path:
 @contextlib.contextmanager
 def target_url(context: GateContext, settings: LoadSettings) -> Iterator[str]:
     """The base URL to load: a service started for this run on local, else the environment's."""
-    if context.environment_name == "local" and context.project.config.service.app:
+    service = context.project.config.service
+    if context.environment_name == "local" and (service.app or service.start):
         from opsctl.load.local_service import local_service
 
         with local_service(context, settings) as url:

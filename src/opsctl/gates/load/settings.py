@@ -11,15 +11,25 @@ from pydantic import Field, field_validator, model_validator
 
 from opsctl.config.durations import parse_duration
 from opsctl.config.models import StrictModel
+from opsctl.load.engine_names import DEFAULT_ERROR_STATUS
 
 DEFAULT_MAX_GENERATOR_LAG_MS = 100.0
+#: One freeze of a generator (or one arrival begun this late with a user free) above this:
+#: invalid. Far above scheduling noise on a busy machine, far below a GC or swap pause.
+DEFAULT_MAX_GENERATOR_STALL_MS = 1000.0
 
 
 class SlaMatch(StrictModel):
-    """Which operations an SLA applies to: one GraphQL operation, or every operation of a tag."""
+    """Which operations an SLA applies to: one operation, or every operation of a tag.
+
+    An operation is a GraphQL operationName, or a REST endpoint as the engine names it:
+    ``GET /items/{id}`` (the request's ``name=``, or its method and raw path).
+    """
 
     tag: str | None = Field(default=None, description="Locust task tag, e.g. simple or complex.")
-    operation: str | None = Field(default=None, description="GraphQL operationName.")
+    operation: str | None = Field(
+        default=None, description="GraphQL operationName, or a REST endpoint: GET /items/{id}."
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SlaMatch:
@@ -85,11 +95,23 @@ class LoadSettings(StrictModel):
         gt=0,
         description="P99 event-loop lag of a generator above this: invalid.",
     )
+    max_generator_stall_ms: float = Field(
+        default=DEFAULT_MAX_GENERATOR_STALL_MS,
+        gt=0,
+        description="Longest single generator freeze or start delay before the run is invalid.",
+    )
     max_users: int = Field(
         default=1000, ge=1, description="Concurrent in-flight arrivals per generator process."
     )
     drain_timeout: float = Field(
         default=10.0, gt=0, description="How long in-flight requests may finish after the window."
+    )
+    error_status: int = Field(
+        default=DEFAULT_ERROR_STATUS,
+        ge=100,
+        le=599,
+        description="A response with this HTTP status or above is a failed request "
+        "(e.g. 500 when 4xx answers are expected outcomes).",
     )
     server_metric: str = Field(
         default="http_request_duration_seconds",

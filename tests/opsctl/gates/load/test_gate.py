@@ -90,6 +90,19 @@ def test_graphql_errors_with_http_200_fail_the_error_budget(
     assert {f.rule for f in result.findings} == {"load/error-rate"}
 
 
+def test_graphql_errors_fail_whatever_user_class_sent_them(
+    tmp_path: Path, fixture_service: Any
+) -> None:
+    service = fixture_service()
+    result = run_gate(tmp_path, service.url, load_section("plain_locust.py", min_samples=20))
+
+    assert result.status is Status.FAILED
+    broken = operation(result, "Broken")
+    assert broken["error_rate"] == 1.0
+    assert "resolver exploded" in next(iter(broken["error_messages"]))
+    assert operation(result, "Fast")["error_rate"] == 0.0
+
+
 def test_a_service_that_is_down_fails_and_shows_no_latency(tmp_path: Path) -> None:
     with socket.socket() as probe:  # a loopback port nothing listens on: every request refused
         probe.bind(("127.0.0.1", 0))

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from tests.opsctl.gates.load.conftest import gate_context
 
+from opsctl.config.project import load_project
 from opsctl.database.migrations import upgrade_to_head
 from opsctl.gates.load.settings import LoadSettings
 from opsctl.load.local_service import MULTIPROC_VARIABLE, _metrics_directory, _serve
@@ -66,7 +67,9 @@ def test_two_server_workers_count_every_request_and_the_directory_is_removed_aft
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    upgrade_to_head(REPOSITORY / "alembic.ini", database_url)
+    upgrade_to_head(
+        load_project(REPOSITORY / "opsctl.yaml"), REPOSITORY / "alembic.ini", database_url
+    )
     context = gate_context(
         reference_api_project(tmp_path / "project", postgres_server_url), environment="local"
     )

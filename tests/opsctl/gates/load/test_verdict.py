@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -161,3 +162,59 @@ def test_too_few_successful_samples_within_the_error_budget_is_incomplete() -> N
 def test_max_error_rate_must_be_below_1() -> None:
     with pytest.raises(ValidationError, match="less than 1"):
         settings(slas=[{"match": {"tag": "simple"}, "p95_ms": 200, "max_error_rate": 1.0}])
+
+
+def healthy() -> RunData:
+    data = run_data({"Me": ([10.0] * 100, 0, {"simple"}), "LogIn": ([10.0] * 60, 0, set())})
+    for _ in range(1800):  # 50 ms probes on time: P99 of the lag stays at zero
+        data.lag.record_value(0)
+    return data
+
+
+def test_the_healthy_baseline_passes() -> None:
+    assert evaluate(settings(), healthy()).status is Status.PASSED
+
+
+def test_one_long_generator_freeze_makes_the_run_incomplete_although_the_p99_lag_is_low() -> None:
+    data = healthy()
+    data.lag.record_value(2_000_000)  # one 2 s freeze among 1800 on-time probes
+    assert data.lag_p99_ms() < 1
+    result = evaluate(settings(), data)
+    assert result.status is Status.INCOMPLETE
+    assert any(re.search(r"froze for 200\d ms", reason) for reason in result.reasons)
+
+
+def test_an_arrival_begun_late_with_a_user_free_makes_the_run_incomplete() -> None:
+    data = healthy()
+    data.start_delay.record_value(1_500_000)
+    result = evaluate(settings(), data)
+    assert result.status is Status.INCOMPLETE
+    assert any(re.search(r"began 150\d ms after it was due", reason) for reason in result.reasons)
+
+
+def test_arrivals_that_sent_nothing_are_reported_and_never_a_success() -> None:
+    data = healthy()
+    data.empty_arrivals = 3
+    result = evaluate(settings(), data)
+    assert result.status is Status.INCOMPLETE
+    assert any("3 arrival(s) sent no request" in reason for reason in result.reasons)
+    assert result.details["run"]["empty_arrivals"] == 3
+
+
+def test_a_declared_operation_of_a_tag_that_never_ran_makes_the_tag_sla_incomplete() -> None:
+    declared = {
+        "Me": frozenset({"simple"}),
+        "TaskDetail": frozenset({"simple"}),
+        "LogIn": frozenset(),
+    }
+    result = evaluate(settings(), healthy(), declared=declared)
+    assert result.status is Status.INCOMPLETE
+    assert any(
+        reason.startswith("TaskDetail (tags simple): declared in the scenario but ran 0 time(s)")
+        for reason in result.reasons
+    )
+
+
+def test_every_declared_operation_measured_passes() -> None:
+    declared = {"Me": frozenset({"simple"}), "LogIn": frozenset()}
+    assert evaluate(settings(), healthy(), declared=declared).status is Status.PASSED
