@@ -29,7 +29,34 @@ class ServiceConfig(StrictModel):
         description="Code that security scans read and coverage measures (paths).",
     )
     app: str | None = Field(
-        default=None, description="ASGI factory 'module:callable' served for local runs."
+        default=None,
+        description=(
+            "The app served for local runs, 'module:attribute': an ASGI app instance, a factory"
+            " that returns one, or a WSGI app (told apart when it is loaded)."
+        ),
+    )
+    start: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "The whole start command, as an argument list, for servers `app` cannot describe;"
+            " '{host}' and '{port}' are filled in."
+        ),
+    )
+    database_env: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "How the service receives its database: variables and templates filled from the URL"
+            " opsctl gives it ({url}, {sqlalchemy_url}, {host}, {port}, {user}, {password},"
+            " {database}). Default: DATABASE_URL: '{url}'."
+        ),
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Extra variables the service needs for its tests, migrations and server (take"
+            " secrets from the environment with ${VAR})."
+        ),
     )
     tests: list[str] = Field(
         default_factory=lambda: ["python", "-m", "pytest"],
@@ -42,8 +69,32 @@ class ServiceConfig(StrictModel):
     metadata: str | None = Field(
         default=None, description="SQLAlchemy MetaData 'module:attribute', for drift checks."
     )
+
+    @field_validator("database_env")
+    @classmethod
+    def _database_env(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        from opsctl.config.service_wiring import URL_PLACEHOLDERS, unknown_placeholders
+
+        if value is not None and not value:
+            raise ValueError("give at least one variable, or leave database_env out")
+        for name, template in (value or {}).items():
+            try:
+                unknown = unknown_placeholders(template)
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from None
+            if unknown:
+                raise ValueError(
+                    f"{name}: unknown placeholder {{{unknown[0]}}}; known: "
+                    + ", ".join("{" + part + "}" for part in URL_PLACEHOLDERS)
+                )
+        return value
+
     requirements: str | None = Field(
-        default=None, description="Pinned requirements file that the security gate audits."
+        default=None,
+        description=(
+            "Lock that the security gate audits: a pinned requirements file (hashed or not), "
+            "uv.lock, poetry.lock or pylock.toml."
+        ),
     )
     seed: str | None = Field(
         default=None, description="Seed plan 'module:attribute' used by `opsctl seed`."

@@ -5,7 +5,6 @@ Alembic and SQLAlchemy are imported inside the functions: importing this module 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,29 +61,44 @@ def repository_heads(ini: Path) -> tuple[str, ...]:
         raise ConfigError(f"cannot read migrations: {error}", file=str(ini)) from None
 
 
-def upgrade_to_head(ini: Path, database_url: str) -> None:
-    """Run every pending migration on ``database_url``.
+_VERSIONS = "SELECT version_num FROM alembic_version"
 
-    ``DATABASE_URL`` is also set for the run: most ``env.py`` files read it rather than
-    ``sqlalchemy.url``.
+
+def upgrade_to_head(project: LoadedProject, ini: Path, database_url: str) -> None:
+    """Run every pending migration on ``database_url``, through the service's own ``env.py``.
+
+    The migrations run in a child process with the service's wiring (``service.database_env``
+    and ``service.env``), as the migrations gate runs them: an ``env.py`` that builds its URL
+    from settings gets ``database_url`` that way. Afterwards the version table of
+    ``database_url`` must be at the heads: an ``env.py`` that migrated another database is an
+    error, never a silent success.
     """
-    from alembic import command
-    from alembic.util import CommandError
-    from sqlalchemy.exc import SQLAlchemyError
+    import sqlalchemy as sa
 
-    previous = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = database_url
+    from opsctl.database.urls import to_sqlalchemy
+    from opsctl.gates.migrations.alembic_env import AlembicProject
+    from opsctl.gates.migrations.env_process import StepError
+    from opsctl.output.masking import mask_text
+
+    service = project.config.service
+    alembic = AlembicProject(ini, database_env=service.database_env, service_env=service.env)
+    heads = set(alembic.script.get_heads())
     try:
-        command.upgrade(alembic_config(ini, database_url), "heads")
-    except CommandError as error:
-        raise DatabaseError(f"migrations failed: {error}") from None
-    except SQLAlchemyError as error:
-        from opsctl.output.masking import mask_text
-
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DatabaseError(f"migrations failed: {mask_text(first)}") from None
+        with alembic.runner(project.root, database_url) as runner:
+            runner.upgrade("heads")
+    except StepError as error:
+        raise DatabaseError(f"migrations failed: {mask_text(error.described)}") from None
+    engine = sa.create_engine(to_sqlalchemy(database_url), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            found = set(connection.exec_driver_sql(_VERSIONS).scalars())
+    except sa.exc.SQLAlchemyError:
+        found = set()
     finally:
-        if previous is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = previous
+        engine.dispose()
+    if found != heads:
+        raise DatabaseError(
+            "env.py did not migrate the database opsctl gave it (its version table holds "
+            f"{sorted(found) or 'nothing'}, not the heads {sorted(heads)}): set "
+            "service.database_env in opsctl.yaml to the variables its settings read"
+        )

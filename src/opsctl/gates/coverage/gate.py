@@ -11,7 +11,7 @@ from typing import Any
 import coverage
 
 from opsctl.gates.coverage import diff as git_diff
-from opsctl.gates.coverage.measure import TestRun, clean_environ, run_tests
+from opsctl.gates.coverage.measure import TestRun, run_tests
 from opsctl.gates.coverage.settings import CoverageSettings
 from opsctl.gates.coverage.thresholds import (
     Ratio,
@@ -21,6 +21,7 @@ from opsctl.gates.coverage.thresholds import (
     path_ratio,
     total_ratio,
 )
+from opsctl.gates.coverage.wiring import DatabaseWiring, test_environment
 from opsctl.gates.interface import (
     Finding,
     Gate,
@@ -47,22 +48,26 @@ class CoverageGate(Gate):
             raise GateError("service.source does not exist: " + ", ".join(missing))
         result = GateResult(gate=self.name, status=Status.PASSED, summary="")
         result.tools["coverage.py"] = coverage.__version__
-        with tempfile.TemporaryDirectory(prefix="opsctl-coverage-") as workdir:
-            environ = clean_environ()
-            with _database(context) as database_url:
-                if database_url is not None:
-                    environ["DATABASE_URL"] = database_url
-                    result.details["database"] = "throwaway database"
-                context.progress("running the tests under coverage")
-                tests = run_tests(
-                    test_command=project.config.service.tests,
-                    root=root,
-                    sources=sources,
-                    workdir=Path(workdir),
-                    environ=environ,
-                    timeout_s=settings.timeout_s,
-                    cancelled=context.cancelled,
-                )
+        with (
+            tempfile.TemporaryDirectory(prefix="opsctl-coverage-") as workdir,
+            _database(context) as database_url,
+        ):
+            if database_url is not None and settings.migrate:
+                _migrate(context, database_url)
+            environ = test_environment(context, database_url)
+            wiring = DatabaseWiring.check(context, environ, database_url, result)
+            context.progress("running the tests under coverage")
+            tests = run_tests(
+                test_command=project.config.service.tests,
+                root=root,
+                sources=sources,
+                workdir=Path(workdir),
+                environ=environ,
+                timeout_s=settings.timeout_s,
+                cancelled=context.cancelled,
+            )
+            counted = tests.tests_counted or 0
+            wiring.confirm(result, tests_passed=counted > len(tests.failing_tests))
         context.progress("judging the numbers")
         _judge_tests(tests, result)
         if tests.report is None:
@@ -88,6 +93,16 @@ def _database(context: GateContext) -> Iterator[str | None]:
         yield url
 
 
+def _migrate(context: GateContext, database_url: str) -> None:
+    from opsctl.database.migrations import alembic_ini, upgrade_to_head
+
+    ini = alembic_ini(context.project)
+    if ini is None:
+        raise GateError("coverage.migrate is on, but service.migrations names no Alembic config")
+    context.progress("migrating the throwaway database to head (coverage.migrate)")
+    upgrade_to_head(context.project, ini, database_url)
+
+
 def _judge_tests(tests: TestRun, result: GateResult) -> None:
     result.details["test_command_exit_code"] = tests.run.returncode
     result.details["concurrency"] = list(tests.concurrency)
@@ -95,11 +110,18 @@ def _judge_tests(tests: TestRun, result: GateResult) -> None:
         result.details["notes"] = list(tests.notes)
     result.details["tests_run"] = tests.tests_counted
     result.details["failing_tests"] = tests.failing_tests
+    tail = "\n".join((tests.run.stdout + tests.run.stderr).strip().splitlines()[-5:])
     for name in tests.failing_tests:
+        # no "::": pytest could not even collect this file or folder; its output says why
+        collection = "::" not in name
         result.findings.append(
             Finding(
                 rule="coverage/failing-test",
-                message=f"test failed: {name}",
+                message=(
+                    f"could not collect {name}: {tail}"[:2000]
+                    if collection
+                    else f"test failed: {name}"
+                ),
                 help="fix the test or the code; the coverage gate needs a green test run",
             )
         )
@@ -112,7 +134,6 @@ def _judge_tests(tests: TestRun, result: GateResult) -> None:
             "that pytest finds the test files (testpaths, test_*.py file and test_* names)"
         )
     elif not tests.failing_tests:
-        tail = "\n".join((tests.run.stdout + tests.run.stderr).strip().splitlines()[-5:])
         result.findings.append(
             Finding(
                 rule="coverage/test-command-failed",

@@ -82,18 +82,44 @@ def write_rcfile(
     )
 
 
-def build_command(test_command: Sequence[str], rcfile: Path, junit: Path) -> tuple[list[str], bool]:
+#: pytest plugins of opsctl's own environment that a service's tests must not get unasked:
+#: pytest-alembic's collector binds to any tests/conftest.py (and crashes on pytest 9).
+OPSCTL_PLUGINS = {"pytest_alembic": ("pytest-alembic", "pytest_alembic")}
+_DECLARING_FILES = ("pyproject.toml", "setup.cfg", "conftest.py", "tests/conftest.py")
+
+
+def foreign_plugins(root: Path | None) -> list[str]:
+    """``-p no:NAME`` for opsctl's plugins the service in ``root`` does not name itself."""
+    if root is None:
+        return []
+    texts = [
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in [*(root / name for name in _DECLARING_FILES), *root.glob("requirements*")]
+        if path.is_file()
+    ]
+    disabled = []
+    for plugin, spellings in OPSCTL_PLUGINS.items():
+        named = any(spelling in text for text in texts for spelling in spellings)
+        if not named and importlib.util.find_spec(plugin) is not None:
+            disabled += ["-p", f"no:{plugin}"]
+    return disabled
+
+
+def build_command(
+    test_command: Sequence[str], rcfile: Path, junit: Path, root: Path | None = None
+) -> tuple[list[str], bool]:
     """The command to run, and whether it runs under ``coverage run`` (else via the .pth hook).
 
-    ``python -m X`` / ``python script`` / ``pytest`` run under ``coverage run`` with the Python
-    that runs opsctl; any other command runs as given with ``COVERAGE_PROCESS_START`` set, so
-    every Python process it starts measures itself (coverage's ``.pth`` start-up hook).
+    A bare ``python -m X`` / ``python script`` / ``pytest`` runs under ``coverage run`` with the
+    Python that runs opsctl; any other command (an interpreter given by its path included) runs
+    as given with ``COVERAGE_PROCESS_START`` set, so every Python process it starts measures
+    itself (coverage's ``.pth`` start-up hook, which needs coverage installed there).
     """
     command = list(test_command)
     if not command:
         raise GateError("service.tests is empty: give the test command as an argument list")
     wrapped = [sys.executable, "-m", "coverage", "run", f"--rcfile={rcfile}"]
-    head = Path(command[0]).name
+    head = command[0] if "/" not in command[0] else ""
     if head in _PYTHON_NAMES and len(command) > 1 and command[1] == "-c":
         # `coverage run` has no `-c`: run the code as given, in opsctl's Python, measured by
         # coverage's start-up hook (wrapped, coverage itself would fail with "no such option")
@@ -108,7 +134,7 @@ def build_command(test_command: Sequence[str], rcfile: Path, junit: Path) -> tup
     else:
         return command, False
     if is_pytest:
-        full.append(f"--junitxml={junit}")
+        full += [*foreign_plugins(root), f"--junitxml={junit}"]
     return full, True
 
 
@@ -125,7 +151,7 @@ def run_tests(
     """Run the tests under coverage in ``root``; combine and export the data from ``workdir``."""
     rcfile = workdir / "coveragerc"
     junit = workdir / "junit.xml"
-    command, under_coverage_run = build_command(test_command, rcfile, junit)
+    command, under_coverage_run = build_command(test_command, rcfile, junit, root)
     # `coverage run` (and `python -c`) use this very interpreter; other commands start a Python
     # of their own
     same_interpreter = under_coverage_run or command[0] == sys.executable

@@ -31,6 +31,11 @@ class CoverageSettings(StrictModel):
     worst_files: int = Field(
         default=5, ge=0, description="How many of the least covered files the report names."
     )
+    migrate: bool = Field(
+        default=False,
+        description="Migrate the throwaway database to head (service.migrations, through env.py)"
+        " before the tests, for tests that expect the schema to be there.",
+    )
     timeout_s: float = Field(
         default=1800, gt=0, description="Seconds the test command may run before the gate stops."
     )

@@ -1,30 +1,25 @@
-"""Run a project's Alembic migrations one step at a time on a database opsctl chose.
+"""A project's Alembic configuration, read in opsctl's process (no ``env.py`` runs here).
 
-The project's ``env.py`` runs unchanged; it receives opsctl's connection as
-``config.attributes["connection"]`` (the convention pytest-alembic also uses) and the URL as
-``sqlalchemy.url``. One :class:`ScriptDirectory` is loaded once and reused for every step, so a
-step costs one ``env.py`` run, not a re-read of the whole history.
+The migrations themselves run in a child process, with the service's environment
+(:mod:`opsctl.gates.migrations.env_process`), so that ``env.py`` runs as it is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from configparser import Error as ConfigParserError
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationStep
 from alembic.script import ScriptDirectory
 
-from opsctl.database.urls import to_sqlalchemy
 from opsctl.errors import ConfigError
 from opsctl.gates.migrations.bounds import is_bound_hit
+from opsctl.gates.migrations.env_process import MigrationRunner, worker_environment
 from opsctl.gates.migrations.snapshot import fetch
 
 VERSION_TABLE = "alembic_version"
@@ -62,7 +57,13 @@ def project_imports(root: Path, extra: list[Path]) -> Iterator[None]:
 class AlembicProject:
     """A project's Alembic configuration, with ``script_location`` made absolute."""
 
-    def __init__(self, ini_path: Path) -> None:
+    def __init__(
+        self,
+        ini_path: Path,
+        *,
+        database_env: Mapping[str, str] | None = None,
+        service_env: Mapping[str, str] | None = None,
+    ) -> None:
         if not ini_path.is_file():
             raise ConfigError("Alembic config file not found", file=str(ini_path))
         self.ini_path = ini_path
@@ -87,10 +88,9 @@ class AlembicProject:
             (ini_path.parent / entry).resolve()
             for entry in prepend.replace(",", " ").replace(":", " ").split()
         ]
-        # env.py configures logging from the file only when it has a name: opsctl's output
-        # must not be interleaved with Alembic's INFO lines.
-        self.config.config_file_name = None
-        self.config.attributes["configure_logger"] = False
+        # how the service receives its database and settings (opsctl.config.service_wiring)
+        self.database_env = database_env
+        self.service_env = dict(service_env or {})
         self._script: ScriptDirectory | None = None
 
     @property
@@ -103,42 +103,26 @@ class AlembicProject:
         """Revision ids from base to head (a single-head history)."""
         return [rev.revision for rev in reversed(list(self.script.walk_revisions()))]
 
-    def _run(self, connection: sa.Connection, url: str, fn: Any, **options: Any) -> None:
-        self.config.attributes["connection"] = connection
-        # the psycopg 3 form: an env.py that builds its own engine must not need psycopg2
-        self.config.set_main_option("sqlalchemy.url", to_sqlalchemy(url).replace("%", "%%"))
-        try:
-            with EnvironmentContext(self.config, self.script, fn=fn, **options):
-                self.script.run_env()
-        finally:
-            self.config.attributes.pop("connection", None)
-        if connection.in_transaction():
-            connection.commit()
-
-    def prepare(self, connection: sa.Connection, url: str) -> None:
-        """Create the empty version table, so the base state already has it."""
-        self._run(connection, url, lambda _rev, _context: [])
-
-    def upgrade(self, connection: sa.Connection, url: str, destination: str) -> None:
-        script = self.script
-        self._run(
-            connection,
-            url,
-            lambda rev, _context: script._upgrade_revs(destination, rev),
-            destination_rev=destination,
+    def runner(
+        self,
+        root: Path,
+        database_url: str,
+        *,
+        session_options: str | None = None,
+        stopped: Callable[[], str | None] = lambda: None,
+    ) -> MigrationRunner:
+        """A worker running this project's ``env.py`` on ``database_url`` (a context manager)."""
+        return MigrationRunner(
+            ini=self.ini_path,
+            script_location=self.config.get_main_option("script_location") or "",
+            root=root,
+            sys_paths=self.sys_paths,
+            database_url=database_url,
+            environment=worker_environment(
+                self.database_env, self.service_env, database_url, session_options
+            ),
+            stopped=stopped,
         )
-
-    def downgrade_one(self, connection: sa.Connection, url: str, revision: str) -> None:
-        """Run exactly ``revision``'s downgrade, leaving other branches where they are.
-
-        (``alembic downgrade <parent>`` would also undo a sibling branch, or do nothing when
-        the parent is another branch's head.)
-        """
-        script = self.script
-        step = MigrationStep.downgrade_from_script(
-            script.revision_map, script.get_revision(revision)
-        )
-        self._run(connection, url, lambda _rev, _context: [step])
 
     def has_version_table(self, connection: sa.Connection) -> bool:
         """True when ``connection``'s database has a table: :meth:`prepare` made it there."""

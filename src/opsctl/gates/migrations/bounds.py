@@ -32,6 +32,7 @@ from psycopg import errors as pg_errors
 
 _POLL_S = 0.1  # how soon the watchdog notices the deadline or a cancel
 _RECANCEL_S = 0.5  # once fired, how often it cancels what runs again
+_BOUND_SQLSTATES = ("57014", "55P03")  # query_canceled, lock_not_available
 
 
 class WalkStoppedError(Exception):
@@ -50,15 +51,19 @@ class Bounds:
     statement_timeout: float = 60.0
     lock_timeout: float = 10.0
 
+    def session_options(self) -> str:
+        """The session timeouts as libpq ``options`` (also what ``PGOPTIONS`` takes)."""
+        return (
+            f"-c statement_timeout={max(1, round(self.statement_timeout * 1000))}"
+            f" -c lock_timeout={max(1, round(self.lock_timeout * 1000))}"
+        )
+
     def url(self, url: str) -> str:
         """``url`` with the session timeouts as libpq startup ``options``."""
         parts = urlsplit(url)
         query = parse_qsl(parts.query, keep_blank_values=True)
         existing = " ".join(value for key, value in query if key == "options")
-        options = (
-            f"{existing} -c statement_timeout={max(1, round(self.statement_timeout * 1000))}"
-            f" -c lock_timeout={max(1, round(self.lock_timeout * 1000))}"
-        ).strip()
+        options = f"{existing} {self.session_options()}".strip()
         query = [(key, value) for key, value in query if key != "options"]
         query.append(("options", options))
         # %20, not +: libpq does not read + as a space
@@ -68,7 +73,11 @@ class Bounds:
     def explain(self, error: BaseException) -> str | None:
         """Why ``error`` is a bound that was hit (None: it is an ordinary error)."""
         original = getattr(error, "orig", None) or error
-        if not isinstance(original, pg_errors.QueryCanceled | pg_errors.LockNotAvailable):
+        # an error of the migration worker carries the SQLSTATE, not the psycopg class
+        bound_state = getattr(original, "sqlstate", None) in _BOUND_SQLSTATES
+        if not bound_state and not isinstance(
+            original, pg_errors.QueryCanceled | pg_errors.LockNotAvailable
+        ):
             return None
         lines = str(original).strip().splitlines()
         text = lines[0] if lines else type(original).__name__

@@ -34,7 +34,10 @@ _SHORT = 160
 _IMPORT_CHECK = """
 import importlib, json, pkgutil, sys
 module_name, attribute, package_name = sys.argv[1:4]
-metadata = getattr(importlib.import_module(module_name), attribute)
+metadata = importlib.import_module(module_name)
+for part in attribute.split("."):
+    metadata = getattr(metadata, part)
+metadata = getattr(metadata, "metadata", metadata)
 package = importlib.import_module(package_name)
 imported = set(sys.modules)
 result = []
@@ -58,11 +61,18 @@ class ModelsBuildError(Exception):
 
 
 def load_metadata(reference: str) -> sa.MetaData:
-    """``module:attribute`` -> the SQLAlchemy MetaData it names (ValueError if it is not one)."""
+    """``module:attribute`` -> the SQLAlchemy MetaData it names (ValueError if it is not one).
+
+    The attribute may be dotted (``app.models:SQLModel.metadata``) or name a declarative base
+    or ``SQLModel`` itself, whose ``.metadata`` is taken.
+    """
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:
         raise ValueError(f"'{reference}' is not 'module:attribute'")
-    metadata = getattr(importlib.import_module(module_name), attribute)
+    found: object = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        found = getattr(found, part)
+    metadata = found if isinstance(found, sa.MetaData) else getattr(found, "metadata", found)
     if not isinstance(metadata, sa.MetaData):
         raise ValueError(f"'{reference}' is a {type(metadata).__name__}, not a MetaData")
     return metadata
@@ -137,6 +147,18 @@ def compare_with_models(
         if difference.after is None:
             message = f"{thing} is in the models but the migrations do not create it"
             fix = "add a revision that creates it (alembic revision --autogenerate, then review)"
+        elif difference.before is None and difference.key.kind == "extension":
+            # SQLAlchemy models cannot declare an extension: the migrations are its only home
+            findings.append(
+                Finding(
+                    "migrations/drift",
+                    f"{thing} exists after the migrations (models cannot declare extensions)",
+                    severity=Severity.NOTE,
+                    file=file,
+                    line=line,
+                )
+            )
+            continue
         elif difference.before is None:
             message = f"{thing} exists after the migrations but is not in the models"
             fix = "add it to the models, or drop it in a new revision"

@@ -62,7 +62,11 @@ class MigrationsGate(Gate):
         started = time.monotonic()
         settings = getattr(context.definition_of_done, "migrations", None) or MigrationsSettings()
         project = context.project
-        alembic = AlembicProject(_alembic_ini(context))  # ConfigError: a wrong alembic.ini
+        alembic = AlembicProject(  # ConfigError: a wrong alembic.ini
+            _alembic_ini(context),
+            database_env=project.config.service.database_env,
+            service_env=project.config.service.env,
+        )
         run = _Run(context, settings, alembic)
         with project_imports(project.root, alembic.sys_paths):
             run.check()

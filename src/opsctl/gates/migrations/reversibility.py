@@ -29,6 +29,7 @@ from opsctl.gates.interface import Finding, Severity
 from opsctl.gates.migrations import data
 from opsctl.gates.migrations.alembic_env import AlembicProject
 from opsctl.gates.migrations.bounds import Bounds, Watchdog
+from opsctl.gates.migrations.env_process import MigrationRunner, Statement, StepError
 from opsctl.gates.migrations.history import (
     IRREVERSIBLE_MARKER,
     History,
@@ -55,6 +56,17 @@ class EnvironmentMismatchError(Exception):
     """env.py migrated some other database than the one opsctl gave it."""
 
 
+@dataclass(frozen=True)
+class Executed:
+    """The SQL one ``upgrade()`` or ``downgrade()`` of a revision ran during the walk."""
+
+    revision: str
+    function: str  # "upgrade" or "downgrade"
+    statements: list[Statement]
+    environment: list[Statement]  # SET statements env.py ran first (they apply to these)
+    schema_before: Snapshot  # the catalog the statements ran on
+
+
 @dataclass
 class WalkResult:
     findings: list[Finding] = field(default_factory=list)
@@ -64,9 +76,13 @@ class WalkResult:
     reasons: list[str] = field(default_factory=list)  # what could not be judged
     seeded: dict[str, int] = field(default_factory=dict)  # table -> most rows checked at once
     unseeded: list[str] = field(default_factory=list)  # data tables created by the last revision
+    executed: list[Executed] = field(default_factory=list)  # what each step ran, for the lint
 
 
-def _error_text(error: BaseException) -> str:
+def _error_text(error: BaseException, shown: str | None = None) -> str:
+    """The error's type and first line; where it happened unless that is ``shown`` itself."""
+    if isinstance(error, StepError):
+        return error.kind_and_line if error.file == shown else error.described
     original = getattr(error, "orig", None) or error
     first = str(original).strip().splitlines()
     return f"{type(original).__name__}: {first[0] if first else ''}"
@@ -131,39 +147,82 @@ class _Walk:
         self.progress = progress
         self.result = WalkResult()
         self.stopped = False
+        self.runner: MigrationRunner | None = None  # the worker of the current database
+        self.environment: list[Statement] = []  # SET statements env.py runs before revisions
 
     def shown(self, revision: Revision) -> str:
         return shown_path(revision.file, self.root)
 
-    def finding(self, revision: Revision, rule: str, message: str, fix: str, fn: str) -> None:
+    def finding(
+        self,
+        revision: Revision,
+        rule: str,
+        message: str,
+        fix: str,
+        fn: str,
+        error: BaseException | None = None,
+    ) -> None:
+        """A finding on ``revision``: at the line that failed, else at ``def <fn>()``."""
+        line = _function_line(revision.file, fn)
+        if isinstance(error, StepError) and error.file == self.shown(revision) and error.line:
+            line = error.line
         self.result.findings.append(
             Finding(
                 f"migrations/{rule}",
                 message,
                 file=self.shown(revision),
-                line=_function_line(revision.file, fn),
+                line=line,
                 help=fix,
             )
         )
 
     @contextlib.contextmanager
-    def database(self, server_url: str, at: str | None) -> Iterator[tuple[sa.Connection, str]]:
-        """A throwaway database with the version table, migrated to ``at`` if given."""
-        assert self.watchdog is not None  # set by run()
-        with throwaway_database(server_url) as plain, self.watchdog.watching(plain):
-            url = self.bounds.url(plain)  # every session on it starts with the timeouts
+    def database(self, server_url: str, at: str | None) -> Iterator[sa.Connection]:
+        """A throwaway database with the version table, migrated to ``at`` if given.
+
+        opsctl reads the catalog on its own connection; ``env.py`` runs in a worker process
+        (``self.runner``) wired to the same database the way the service expects.
+        """
+        watchdog = self.watchdog
+        assert watchdog is not None  # set by run()
+        with throwaway_database(server_url) as plain, watchdog.watching(plain):
+            url = self.bounds.url(plain)  # every session of opsctl's starts with the timeouts
             engine = sa.create_engine(to_sqlalchemy(url), poolclass=sa.NullPool)
             try:
-                with engine.connect() as connection:
-                    self.project.prepare(connection, url)
+                with (
+                    engine.connect() as connection,
+                    self.project.runner(
+                        self.root,
+                        plain,
+                        session_options=self.bounds.session_options(),
+                        stopped=lambda: watchdog.reason,
+                    ) as runner,
+                ):
+                    self.runner = runner
+                    try:
+                        self.environment = [s for s in runner.prepare() if s.env]
+                    except StepError as error:
+                        if watchdog.explain(error) is not None:
+                            raise
+                        raise EnvironmentMismatchError(
+                            f"env.py fails before any revision runs: {error.described}"
+                        ) from None
                     if not self.project.has_version_table(connection):
                         # caught before any migration ran on whatever env.py connected to
                         raise EnvironmentMismatchError(ENVIRONMENT_MISMATCH)
                     if at is not None:
-                        self.project.upgrade(connection, url, at)
-                    yield connection, url
+                        runner.upgrade(at)
+                    yield connection
             finally:
+                self.runner = None
                 engine.dispose()
+
+    def record(
+        self, revision: Revision, function: str, before: Snapshot, statements: list[Statement]
+    ) -> None:
+        self.result.executed.append(
+            Executed(revision.id, function, statements, self.environment, before)
+        )
 
     def seed_and_read(self, connection: sa.Connection) -> dict[str, data.Rows]:
         rows: dict[str, data.Rows] = {}
@@ -246,7 +305,7 @@ class _Walk:
     def walk(self, server_url: str, stack: contextlib.ExitStack) -> None:
         assert self.watchdog is not None  # set by run()
         chain = self.project.chain()
-        connection, url = stack.enter_context(self.database(server_url, None))
+        connection = stack.enter_context(self.database(server_url, None))
         before = take_snapshot(connection)
         for index, revision_id in enumerate(chain):
             self.revision, self.later = revision_id, len(chain) - index - 1
@@ -254,7 +313,7 @@ class _Walk:
             revision = self.history.revisions[revision_id]
             self.progress(f"migrations: {index + 1}/{len(chain)} {revision_id}")
             try:
-                outcome = self.step(connection, url, revision, before)
+                outcome = self.step(connection, revision, before)
             except _UpgradeFailedError:
                 self.stopped = True
                 self.result.reasons.append(
@@ -267,7 +326,7 @@ class _Walk:
                 stack.close()
                 self.doing_now("migrating a fresh database to it")
                 try:
-                    connection, url = stack.enter_context(self.database(server_url, revision_id))
+                    connection = stack.enter_context(self.database(server_url, revision_id))
                 except Exception as error:  # the history itself is broken here
                     if self.watchdog.explain(error) is not None:
                         raise
@@ -286,7 +345,6 @@ class _Walk:
     def step(
         self,
         connection: sa.Connection,
-        url: str,
         revision: Revision,
         before: Snapshot,
     ) -> Snapshot | None:
@@ -295,18 +353,22 @@ class _Walk:
             self.doing_now("seeding data before its upgrade()")
         seeded = self.seed_and_read(connection) if self.data_tables else {}
         self.doing_now("running its upgrade()")
+        runner = self.runner
+        assert runner is not None  # set by database()
         try:
-            self.project.upgrade(connection, url, revision.id)
-        except Exception as error:  # any error of the user's migration is a finding
+            self.record(revision, "upgrade", before, runner.upgrade(revision.id))
+        except StepError as error:  # any error of the user's migration is a finding
             self.unless_stopped(error)
             self.finding(
                 revision,
                 "upgrade",
-                f"upgrading to {revision.id} fails: {_error_text(error)}",
+                f"upgrading to {revision.id} fails: {_error_text(error, self.shown(revision))}",
                 "fix upgrade(); it must run on a database at the previous revision"
                 + (" holding the seeded rows" if seeded else ""),
                 "upgrade",
+                error,
             )
+            self.record(revision, "upgrade", before, error.statements)
             raise _UpgradeFailedError from None
         if revision.id not in self.project.current(connection):  # other branches may be there
             raise EnvironmentMismatchError(ENVIRONMENT_MISMATCH)
@@ -337,17 +399,19 @@ class _Walk:
             )
         self.doing_now("running its downgrade()")
         try:
-            self.project.downgrade_one(connection, url, revision.id)
-        except Exception as error:  # any error of the user's migration is a finding
+            self.record(revision, "downgrade", upgraded, runner.downgrade_one(revision.id))
+        except StepError as error:  # any error of the user's migration is a finding
             self.unless_stopped(error)
             self.finding(
                 revision,
                 "reversibility",
-                f"downgrading {revision.id} fails: {_error_text(error)}",
+                f"downgrading {revision.id} fails: {_error_text(error, self.shown(revision))}",
                 "fix downgrade(), or declare the revision irreversible with "
                 f'`{IRREVERSIBLE_MARKER} = "reason"` at module level',
                 "downgrade",
+                error,
             )
+            self.record(revision, "downgrade", upgraded, error.statements)
             intact = revision.id in self.project.current(connection)
             return upgraded if intact and take_snapshot(connection) == upgraded else None
         self.doing_now("reading the schema after its downgrade()")
@@ -357,13 +421,14 @@ class _Walk:
         self.check_rows(connection, seeded, revision, "downgrading")
         self.doing_now("running its upgrade() again")
         try:
-            self.project.upgrade(connection, url, revision.id)
-        except Exception as error:  # any error of the user's migration is a finding
+            runner.upgrade(revision.id)
+        except StepError as error:  # any error of the user's migration is a finding
             self.unless_stopped(error)
             self.finding(
                 revision,
                 "reversibility",
-                f"upgrading {revision.id} again after its downgrade fails: {_error_text(error)}",
+                f"upgrading {revision.id} again after its downgrade fails: "
+                f"{_error_text(error, self.shown(revision))}",
                 "downgrade() leaves something upgrade() creates: drop it in downgrade()",
                 "downgrade",
             )

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from opsctl.gates.interface import GateResult, Severity, Status
@@ -32,6 +33,19 @@ def assert_stopped_cleanly(result: GateResult, elapsed: float) -> None:
     assert [f for f in result.findings if f.severity is Severity.ERROR] == []
     assert result.details["round_tripped"] == 1  # 0001 was checked; 0002 was not
     assert elapsed < 20  # not the hour the revision asks for
+
+
+def _cancel_when_running(server_url: str, text: str, cancelled: threading.Event) -> None:
+    """Set ``cancelled`` once a session of the server runs a statement containing ``text``."""
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        while not cancelled.wait(0.1):
+            query = (
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE strpos(query, %s) > 0 AND pid <> pg_backend_pid()"
+            )
+            row = admin.execute(query, (text,)).fetchone()
+            if row is not None and row[0]:
+                cancelled.set()
 
 
 @pytest.mark.timeout(60)
@@ -89,17 +103,20 @@ def test_overall_timeout_interrupts_a_running_statement(
 
 @pytest.mark.timeout(60)
 def test_cancel_interrupts_a_running_statement(
-    make_project: MakeProject, run_gate: RunGate
+    make_project: MakeProject, run_gate: RunGate, postgres_server_url: str
 ) -> None:
     root = make_project("sleeps", definition_of_done_yaml="migrations: {drift: true}\n")
     cancelled = threading.Event()
     # like Ctrl-C or --fail-fast: the runner sets the event while the statement runs
-    timer = threading.Timer(1.5, cancelled.set)
-    timer.start()
+    watcher = threading.Thread(
+        target=_cancel_when_running, args=(postgres_server_url, "pg_sleep(3600)", cancelled)
+    )
+    watcher.start()
     try:
         result, elapsed = timed(lambda: run_gate(root, cancelled=cancelled))
     finally:
-        timer.cancel()
+        cancelled.set()
+        watcher.join()
 
     assert_stopped_cleanly(result, elapsed)
     assert result.reasons == [

@@ -143,7 +143,7 @@ def test_raising_downgrade_fails_without_irreversible_marker(
     [finding] = errors(result)
     assert finding.message == "downgrading 0002 fails: NotImplementedError: no way back"
     assert finding.file == "migrations/versions/0002_one_way.py"
-    assert finding.line == 14  # def downgrade()
+    assert finding.line == 15  # the raise in downgrade()
     assert "opsctl_irreversible" in (finding.help or "")
 
 
@@ -162,6 +162,19 @@ def test_drift_between_models_and_migrations(make_project: MakeProject, run_gate
         ("app/models/__init__.py", 24),
         ("app/models/__init__.py", 25),
     ]
+
+
+def test_extension_created_by_a_revision_is_a_note_not_drift(
+    make_project: MakeProject, run_gate: RunGate
+) -> None:
+    # models cannot declare extensions, so one the migrations create is not a difference to fix
+    result = run_gate(make_project("extension_only"))
+
+    assert result.status is Status.PASSED, [f.message for f in result.findings]
+    [note] = [f for f in result.findings if f.rule == "migrations/drift"]
+    assert note.severity is Severity.NOTE
+    assert "extension pg_trgm" in note.message
+    assert "models cannot declare extensions" in note.message
 
 
 def test_drift_allowances_accept_matching_differences(
@@ -264,7 +277,7 @@ def test_upgrade_failing_on_seeded_rows(make_project: MakeProject, run_gate: Run
         'upgrading to 0002 fails: NotNullViolation: column "owner" of relation "tasks" '
         "contains null values"
     )
-    assert (failure.file, failure.line) == ("migrations/versions/0002_owner.py", 10)
+    assert (failure.file, failure.line) == ("migrations/versions/0002_owner.py", 11)  # the call
     assert "migrations/MIG002" in {f.rule for f in errors(result)}  # the lint saw it coming
     assert result.reasons == [
         "stopped at 0002: its upgrade fails",
