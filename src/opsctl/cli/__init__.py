@@ -19,6 +19,7 @@ from opsctl import __version__
 from opsctl.cli import config as config_cli
 from opsctl.cli import db as db_cli
 from opsctl.cli import env as env_cli
+from opsctl.cli import init as init_cli
 from opsctl.cli import load as load_cli
 from opsctl.cli import runbook as runbook_cli
 from opsctl.cli import seed as seed_cli
@@ -112,6 +113,7 @@ app.add_typer(env_cli.app, name="env")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(runbook_cli.app, name="runbook")
 app.add_typer(load_cli.app, name="load")
+app.command("init")(init_cli.init)
 app.command("up")(up_cli.up)
 app.command("seed")(seed_cli.seed)
 app.command("verify")(verify_cli.verify)
