@@ -1,14 +1,17 @@
 """The shape of ``checks/definition-of-done.yaml``: one optional section per gate.
 
 A section that is present turns its gate on for ``opsctl verify`` without gate names; an unknown
-section is a configuration error (with a "did you mean"), like any unknown key.
+section is a configuration error (with a "did you mean"), like any unknown key. A section that is
+present but empty (``coverage:`` with every key commented out, YAML's null) is an error too: it
+would otherwise turn its gate off without a trace. ``{}`` asks for the gate's defaults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from opsctl.config.loader import load_yaml_model
 from opsctl.config.models import LoadedProject, StrictModel
@@ -25,6 +28,16 @@ class DefinitionOfDone(StrictModel):
     security: SecuritySettings | None = Field(default=None, description="Security gate.")
     migrations: MigrationsSettings | None = Field(default=None, description="Migrations gate.")
     load: LoadSettings | None = Field(default=None, description="Load gate.")
+
+    @field_validator("coverage", "security", "migrations", "load", mode="before")
+    @classmethod
+    def _present_sections_have_keys(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError(
+                "the section is present but empty: give its keys, {} for the gate's "
+                "defaults, or remove the section to turn the gate off"
+            )
+        return value
 
     def sections(self) -> list[str]:
         """The names of the sections that are present, in file order of the model."""

@@ -11,7 +11,7 @@ import typer
 from opsctl.cli._context import handle_errors, state
 
 app = typer.Typer(
-    help="Inspect opsctl.yaml.\n\nExample: opsctl config show",
+    help="Check and show opsctl.yaml and the Definition of Done.\n\nExample: opsctl config check",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -21,8 +21,16 @@ DEFINITION_OF_DONE_YAML = "definition-of-done.yaml"
 
 
 @app.command("show")
-def show(ctx: typer.Context) -> None:
+def show(
+    ctx: typer.Context,
+    definition_of_done: Annotated[
+        bool,
+        typer.Option("--definition-of-done", help="Print the resolved Definition of Done instead."),
+    ] = False,
+) -> None:
     """Print the resolved configuration as YAML: variables expanded, secrets masked.
+
+    The Definition of Done is validated too (when its file exists): a broken one is an error.
 
     Example: opsctl config show
     """
@@ -30,16 +38,56 @@ def show(ctx: typer.Context) -> None:
     with handle_errors(cli):
         import yaml
 
+        from opsctl.definition_of_done import load_definition_of_done
         from opsctl.output.masking import masked_config
 
         project = cli.project()
-        data = masked_config(project.config)
-        cli.info(f"# {project.path}")
+        dod_file = project.config.definition_of_done
+        dod = None
+        if definition_of_done or project.resolve(dod_file).is_file():
+            dod = load_definition_of_done(project)
+        if definition_of_done and dod is not None:
+            data = masked_config(dod)
+            cli.info(f"# {project.resolve(dod_file)}")
+        else:
+            data = masked_config(project.config)
+            cli.info(f"# {project.path}")
+            if dod is not None:
+                cli.info(f"# {dod_file}: valid, gates: {', '.join(dod.sections()) or 'none'}")
         cli.console.print(
             yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip(),
             markup=False,
             highlight=False,
             soft_wrap=True,  # machine-readable: never wrapped at the terminal width
+        )
+
+
+@app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Validate opsctl.yaml and the Definition of Done together; exit 2 naming the first problem.
+
+    Example: opsctl config check
+    """
+    cli = state(ctx)
+    with handle_errors(cli):
+        from opsctl.definition_of_done import load_definition_of_done
+
+        project = cli.project()
+        dod = load_definition_of_done(project)
+        environments = ", ".join(project.config.environments) or "none"
+        cli.console.print(
+            f"{project.path.name}: valid (service {project.config.service.name}, "
+            f"environments: {environments})",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        cli.console.print(
+            f"{project.config.definition_of_done}: valid "
+            f"(gates: {', '.join(dod.sections()) or 'none'})",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
 
 

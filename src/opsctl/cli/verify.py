@@ -93,10 +93,12 @@ def _run(
     from opsctl.gates.runner import RunAbortedError, run_gates
     from opsctl.reports.console import RunSummary
     from opsctl.reports.interface import ReportError, environment_masker
+    from opsctl.reports.provenance import collect as collect_provenance
 
     project = cli.project()
     env_name, environment = cli.environment(env)
     dod = load_definition_of_done(project)
+    named = list(names)  # asked for by name: skipping one of them cannot pass
     if not names:
         names = dod.sections()
         if not names:
@@ -121,6 +123,9 @@ def _run(
             options=options,
         )
 
+    provenance = collect_provenance(
+        project.root, project.path, project.resolve(project.config.definition_of_done)
+    ).as_dict()
     try:
         run = run_gates(
             gates,
@@ -134,11 +139,13 @@ def _run(
             masker=environment_masker(environment),
         )
     except RunAbortedError as aborted:
+        aborted.run.named_gates, aborted.run.provenance = named, provenance
         # a refusal or a configuration error ends verify with its own exit code (2): the
         # partial reports are still written, then the error is reported (masked) as such
         with contextlib.suppress(ReportError):  # each problem was printed; exit 2 comes first
             _deliver(cli, aborted.run, reports)
         raise
+    run.named_gates, run.provenance = named, provenance
     cli.console.print(RunSummary(run))
     _deliver(cli, run, reports)
     return run.exit_code

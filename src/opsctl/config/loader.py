@@ -216,6 +216,8 @@ def _to_config_error(
     named by its variable, never echoed (it may be a secret).
     """
     problems = error.errors(include_url=False)
+    # an unknown top-level key first: a misspelt section explains the problems after it
+    problems.sort(key=lambda p: not (p["type"] == "extra_forbidden" and len(p["loc"]) == 1))
     first = problems[0]
     more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
     loc: KeyPath = tuple(first["loc"])

@@ -56,7 +56,7 @@ class RunSummary:
             yield Text(note, style="yellow")
         verdict = {0: "passed", 1: "FAILED", 3: "INCOMPLETE (could not judge everything)"}
         code = int(self.run.exit_code)
-        nothing_judged = self.run.nothing_judged
-        if nothing_judged and code == 3:
-            verdict[3] = f"INCOMPLETE ({nothing_judged})"
+        problems = self.run.problems
+        if problems and code == 3:
+            verdict[3] = f"INCOMPLETE ({'; '.join(problems)})"
         yield Text(f"verify {verdict[code]} (exit {code})", style="bold")

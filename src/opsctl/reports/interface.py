@@ -52,6 +52,10 @@ class VerifyRun:
     refused: bool = False
     #: secret values known to this run (the environment's URLs): masked in every report
     masker: SecretMasker = field(default_factory=SecretMasker, repr=False, compare=False)
+    #: the gates named on the command line: one of them skipped means the run cannot pass
+    named_gates: list[str] = field(default_factory=list)
+    #: commit, dirty tree, hashes of opsctl.yaml and the Definition of Done (reports/provenance)
+    provenance: dict[str, object] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -70,15 +74,32 @@ class VerifyRun:
         return f"no gate was judged: all {len(self.results)} gate(s) were skipped"
 
     @property
+    def named_but_skipped(self) -> list[str]:
+        """Gates named on the command line that ended skipped: asked for, never judged."""
+        named = set(self.named_gates)
+        return [r.gate for r in self.results if r.gate in named and r.status is Status.SKIPPED]
+
+    @property
+    def problems(self) -> list[str]:
+        """Run-level reasons the verdict is not a pass although no gate failed."""
+        found = [self.nothing_judged] if self.nothing_judged else []
+        if self.named_but_skipped and not self.nothing_judged:
+            found.append(
+                "named on the command line but skipped: " + ", ".join(self.named_but_skipped)
+            )
+        return found
+
+    @property
     def exit_code(self) -> ExitCode:
-        """1 if any gate failed, else 3 if any is incomplete, the run is partial or no gate
-        was judged at all (a run of skipped gates proves nothing), else 0; 2 when a gate refused
-        the run or found the configuration wrong."""
+        """1 if any gate failed, else 3 if any is incomplete, the run is partial, no gate was
+        judged at all (a run of skipped gates proves nothing) or a gate named on the command
+        line was skipped, else 0; 2 when a gate refused the run or found the configuration
+        wrong."""
         if self.refused:
             return ExitCode.USAGE
         if self.count(Status.FAILED):
             return ExitCode.CHECK_FAILED
-        if self.count(Status.INCOMPLETE) or self.partial or self.nothing_judged:
+        if self.count(Status.INCOMPLETE) or self.partial or self.problems:
             return ExitCode.INCOMPLETE
         return ExitCode.OK
 

@@ -14,7 +14,7 @@ from typing import Any
 from opsctl.gates.interface import GateResult, Status
 from opsctl.reports.interface import ReportWriter, VerifyRun
 
-SCHEMA_VERSION = "1.1"  # 1.1: exit_code 2 and status "refused"
+SCHEMA_VERSION = "1.2"  # 1.1: exit_code 2 and status "refused"; 1.2: provenance
 
 
 def schema() -> dict[str, Any]:
@@ -52,7 +52,8 @@ def run_to_dict(run: VerifyRun) -> dict[str, Any]:
         "status": run.status,
         "exit_code": int(run.exit_code),
         "counts": {status.value: run.count(status) for status in Status},
-        "notes": [*run.notes, *([run.nothing_judged] if run.nothing_judged else [])],
+        "provenance": dict(run.provenance),
+        "notes": [*run.notes, *run.problems],
         "gates": [result_to_dict(result) for result in run.results],
     }
 

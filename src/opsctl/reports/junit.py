@@ -24,9 +24,14 @@ def _case(suite: ET.Element, gate: str, name: str, duration: float = 0.0) -> ET.
     )
 
 
-def _suite(parent: ET.Element, result: GateResult, timestamp: str) -> dict[str, int]:
+def _suite(
+    parent: ET.Element, result: GateResult, timestamp: str, provenance: dict[str, object]
+) -> dict[str, int]:
     suite = ET.SubElement(parent, "testsuite", {"name": f"opsctl verify {result.gate}"})
     properties = ET.SubElement(suite, "properties")
+    for key, value in provenance.items():  # what was verified, on every suite
+        if value is not None:
+            ET.SubElement(properties, "property", {"name": key, "value": str(value).lower()})
     for tool, version in sorted(result.tools.items()):
         ET.SubElement(properties, "property", {"name": f"tool.{tool}", "value": version})
     ET.SubElement(properties, "property", {"name": "status", "value": result.status.value})
@@ -97,7 +102,7 @@ class JunitReport(ReportWriter):
         totals = {"tests": 0, "failures": 0, "errors": 0}
         timestamp = run.started_at.strftime("%Y-%m-%dT%H:%M:%S")
         for result in run.results:
-            counts = _suite(root, result, timestamp)
+            counts = _suite(root, result, timestamp, run.provenance)
             for key in totals:
                 totals[key] += counts[key]
         for key, value in totals.items():

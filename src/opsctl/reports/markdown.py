@@ -26,16 +26,34 @@ def _headline(run: VerifyRun) -> str:
         verdict = f"❌ {failed} of {total} gates failed"
     elif incomplete or run.partial:
         verdict = f"⚠️ {incomplete} of {total} gates incomplete"
-    elif run.nothing_judged:  # a skipped gate is never counted as passed
-        verdict = f"⚠️ {run.nothing_judged}"
+    elif run.problems:  # a skipped gate is never counted as passed
+        verdict = f"⚠️ {'; '.join(run.problems)}"
     elif skipped:
         verdict = f"✅ {passed} of {total} gates passed"
     else:
         verdict = f"✅ all {total} gates passed"
-    if skipped and not run.nothing_judged:
+    if skipped and not run.problems:
         verdict += f", {skipped} skipped"
     partial = " (partial run: interrupted or stopped early)" if run.partial else ""
     return f"### opsctl verify — {verdict}{partial}"
+
+
+def _provenance(run: VerifyRun) -> str | None:
+    """One line: the commit verified and the hashes of the rules it was verified against."""
+    found = run.provenance
+    if not found:
+        return None
+    commit = found.get("commit")
+    parts = [f"Commit `{str(commit)[:12]}`" if commit else "Not a git commit"]
+    if found.get("dirty"):
+        parts[0] += " with uncommitted changes"
+    for key, label in (
+        ("opsctl_yaml_sha256", "opsctl.yaml"),
+        ("definition_of_done_sha256", "Definition of Done"),
+    ):
+        if found.get(key):
+            parts.append(f"{label} `sha256:{str(found[key])[:12]}`")
+    return " · ".join(parts)
 
 
 def _gate_details(result: GateResult) -> list[str]:
@@ -77,6 +95,9 @@ class MarkdownReport(ReportWriter):
 
     def _render(self, run: VerifyRun) -> str:
         lines = [_headline(run), ""]
+        provenance = _provenance(run)
+        if provenance:
+            lines += [provenance, ""]
         lines += ["| Gate | Result | Summary |", "|---|---|---|"]
         for result in run.results:
             lines.append(f"| {result.gate} | {ICONS[result.status]} | {_cell(result.summary)} |")

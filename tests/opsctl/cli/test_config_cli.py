@@ -78,3 +78,39 @@ def test_schema_of_an_unknown_file_is_a_usage_error() -> None:
     assert result.exit_code == 2
     assert "no schema for 'nginx.conf'" in result.stderr
     assert "opsctl.yaml" in result.stderr
+
+
+def _project(tmp_path: Path, definition_of_done: str) -> str:
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "definition-of-done.yaml").write_text(definition_of_done)
+    (tmp_path / "opsctl.yaml").write_text(
+        "service: {name: svc}\nenvironments:\n  local: {url: 'http://127.0.0.1:9'}\n"
+    )
+    return str(tmp_path / "opsctl.yaml")
+
+
+def test_check_validates_opsctl_yaml_and_the_definition_of_done_together(tmp_path: Path) -> None:
+    config = _project(tmp_path, "security: {}\nmigrations: {}\n")
+    result = invoke(["--config", config, "config", "check"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "opsctl.yaml: valid (service svc, environments: local)",
+        "checks/definition-of-done.yaml: valid (gates: security, migrations)",
+    ]
+
+
+def test_check_and_show_refuse_a_broken_definition_of_done(tmp_path: Path) -> None:
+    config = _project(tmp_path, "coverage: {total: 80}\nsecurty: {}\n")
+    for command in (["config", "check"], ["config", "show"]):
+        result = invoke(["--config", config, *command])
+        assert result.exit_code == 2, result.output
+        assert "checks/definition-of-done.yaml:2: securty: unknown key" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_show_prints_the_resolved_definition_of_done_on_request(tmp_path: Path) -> None:
+    config = _project(tmp_path, "coverage: {total: 80}\n")
+    result = invoke(["--config", config, "config", "show", "--definition-of-done"])
+    assert result.exit_code == 0, result.output
+    shown = yaml.safe_load(result.stdout)
+    assert shown["coverage"]["total"] == 80 and shown["security"] is None

@@ -74,6 +74,7 @@ def docs_project() -> Iterator[Path]:
     """A folder like the repository root: its opsctl.yaml, plus the files the docs name."""
     folder = Path(tempfile.mkdtemp(prefix="opsctl-docs-")).resolve()
     shutil.copy(REPOSITORY_ROOT / "opsctl.yaml", folder / "opsctl.yaml")
+    shutil.copytree(REPOSITORY_ROOT / "checks", folder / "checks")
     shutil.copy(CONFIG_FIXTURES / "broken" / "unknown_env_key.yaml", folder / "broken.yaml")
     shutil.copy(CONFIG_FIXTURES / "valid" / "opsctl.yaml", folder / "valid.yaml")
     try:

@@ -36,6 +36,23 @@ def test_an_unknown_section_is_an_error_with_a_suggestion(tmp_path: Path) -> Non
     assert "did you mean 'security'?" in str(error.value)
 
 
+def test_a_section_present_but_empty_is_an_error_not_a_gate_turned_off(tmp_path: Path) -> None:
+    # every key commented out leaves YAML null: the gate would vanish without a trace
+    with pytest.raises(ConfigError) as error:
+        load_definition_of_done(project_with(tmp_path, "coverage:\n  # total: 80\nsecurity: {}\n"))
+    message = str(error.value)
+    assert message.startswith("checks/definition-of-done.yaml:1: coverage: ")
+    assert "present but empty" in message and "{} for the gate's defaults" in message
+
+
+def test_an_unknown_section_is_reported_before_the_problems_after_it(tmp_path: Path) -> None:
+    text = "coverage: {total: 80}\nload: {rate: fast}\nsecurty: {}\n"
+    with pytest.raises(ConfigError) as error:
+        load_definition_of_done(project_with(tmp_path, text))
+    assert str(error.value).startswith("checks/definition-of-done.yaml:3: securty: unknown key")
+    assert "did you mean 'security'?" in str(error.value)
+
+
 def test_a_threshold_above_100_names_file_line_and_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         load_definition_of_done(project_with(tmp_path, "coverage:\n  total: 101\n"))

@@ -71,6 +71,61 @@ def test_incomplete_run_exits_3_and_passing_run_exits_0(tmp_path: Path) -> None:
     assert "verify passed (exit 0)" in output
 
 
+def test_a_gate_named_on_the_command_line_and_skipped_makes_the_run_exit_3(
+    tmp_path: Path,
+) -> None:
+    project = security_project("passing", tmp_path)  # its Definition of Done has no coverage
+    report = tmp_path / "verify.json"
+    code, output = invoke(project, "security", "coverage", "--json", str(report))
+    assert code == 3, output
+    assert "named on the command line but skipped: coverage" in output
+    document = json.loads(report.read_text())
+    jsonschema.Draft202012Validator(schema()).validate(document)
+    assert {g["gate"]: g["status"] for g in document["gates"]} == {
+        "security": "passed",
+        "coverage": "skipped",
+    }
+    assert document["exit_code"] == 3
+    assert "named on the command line but skipped: coverage" in document["notes"]
+
+
+def test_reports_say_which_commit_and_rules_were_verified(tmp_path: Path) -> None:
+    import hashlib
+    import subprocess
+
+    project = security_project("passing", tmp_path)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.test"]
+    subprocess.run([*git, "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=project, check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    out = tmp_path / "reports"  # outside the checkout: the tree stays clean
+    code, output = invoke(
+        project, "security", "--json", str(out / "v.json"), "--markdown", str(out / "v.md"),
+        "--junit", str(out / "v.xml"),
+    )  # fmt: skip
+    assert code == 0, output
+    provenance = json.loads((out / "v.json").read_text())["provenance"]
+    dod = project / "checks" / "definition-of-done.yaml"
+    assert provenance == {
+        "commit": head,
+        "dirty": False,
+        "opsctl_yaml_sha256": hashlib.sha256((project / "opsctl.yaml").read_bytes()).hexdigest(),
+        "definition_of_done_sha256": hashlib.sha256(dod.read_bytes()).hexdigest(),
+    }
+    assert f"Commit `{head[:12]}`" in (out / "v.md").read_text()
+    assert f'name="commit" value="{head}"' in (out / "v.xml").read_text()
+    xmlschema.XMLSchema(SCHEMAS / "junit-10.xsd").validate(str(out / "v.xml"))
+
+    dod.write_text(dod.read_text() + "# lowered in the same change\n")
+    invoke(project, "security", "--json", str(out / "v.json"))
+    changed = json.loads((out / "v.json").read_text())["provenance"]
+    assert changed["dirty"] is True
+    assert changed["definition_of_done_sha256"] != provenance["definition_of_done_sha256"]
+
+
 def test_docs_example_advisory_db_option(tmp_path: Path) -> None:
     # docs/verify.md: opsctl verify security --advisory-db ../advisory-database
     project = security_project("vulnerable", tmp_path)
