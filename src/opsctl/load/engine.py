@@ -103,6 +103,7 @@ class OpenModelEngine:
         self.active: dict[int, Arrival] = {}
         self.weights = [max(0, int(getattr(cls, "weight", 1))) for cls in self.classes]
         self.start = self.measure_start = self.end = 0.0
+        self.cpu_before = 0.0
 
     # -- timing -----------------------------------------------------------------------------
 
@@ -115,9 +116,11 @@ class OpenModelEngine:
         self.environment.events.test_start.fire(environment=self.environment)  # type: ignore[no-untyped-call]
         group = Group()
         probes = [gevent.spawn(self._lag_probe), gevent.spawn(self._progress)]
+        self.cpu_before = time.process_time()  # the scenario's own cost here: capacity
         self._schedule(group)
         group.join(timeout=self.spec.drain_timeout_s)
         self._give_up_on_unfinished(group)
+        self.data.cpu_s = time.process_time() - self.cpu_before
         gevent.killall(probes)
         self.environment.events.test_stop.fire(environment=self.environment)  # type: ignore[no-untyped-call]
         return self.data
@@ -135,6 +138,7 @@ class OpenModelEngine:
             if due >= self.measure_start:
                 self.data.scheduled += 1
             group.spawn(self._arrive, due, k)
+            self.data.arrivals += 1
             k += 1
 
     def _lag_probe(self) -> None:
@@ -156,6 +160,8 @@ class OpenModelEngine:
                     "worker": self.spec.worker_index,
                     "elapsed_s": now - self.start,
                     "measuring": now >= self.measure_start,
+                    "arrivals": self.data.arrivals,
+                    "cpu_s": time.process_time() - self.cpu_before,
                     "operations": {
                         name: {"count": stats.count, "errors": stats.errors}
                         for name, stats in self.data.operations.items()

@@ -162,6 +162,10 @@ class OperationStats:
         )
 
 
+#: Below this many arrivals the CPU cost per arrival is start-up noise, not a calibration.
+MIN_ARRIVALS_FOR_COST = 50
+
+
 @dataclass
 class RunData:
     """One generator's (or, merged, the whole run's) measurements and health signals."""
@@ -173,6 +177,8 @@ class RunData:
     waited_for_user: int = 0  # arrivals that waited because max_users were all busy
     unfinished: int = 0  # requests still running at the end of the drain timeout
     empty_arrivals: int = 0  # measured arrivals whose task sent no request at all
+    arrivals: int = 0  # every arrival started, warm-up included (for the generator's CPU cost)
+    cpu_s: float = 0.0  # CPU the generator processes spent on the whole schedule
     lag: HdrHistogram = field(default_factory=new_lag_histogram)  # event-loop lag, µs
     start_delay: HdrHistogram = field(default_factory=new_lag_histogram)  # began - due, µs
     exceptions: Counter[str] = field(default_factory=Counter)  # errors in scenario code
@@ -200,6 +206,12 @@ class RunData:
         """The longest single freeze of a generator's event loop (lag probe maximum)."""
         return float(self.lag.get_max_value()) / 1000.0 if self.lag.get_total_count() else 0.0
 
+    def cpu_ms_per_arrival(self) -> float | None:
+        """The generators' CPU cost of one arrival on this machine (None: too few to tell)."""
+        if self.arrivals < MIN_ARRIVALS_FOR_COST or self.cpu_s <= 0:
+            return None
+        return self.cpu_s * 1000.0 / self.arrivals
+
     def largest_start_delay_ms(self) -> float:
         """The latest an arrival began after its due time, without waiting for a busy user."""
         delays = self.start_delay
@@ -215,6 +227,8 @@ class RunData:
         self.waited_for_user += other.waited_for_user
         self.unfinished += other.unfinished
         self.empty_arrivals += other.empty_arrivals
+        self.arrivals += other.arrivals
+        self.cpu_s += other.cpu_s
         _add(self.lag, other.lag)
         _add(self.start_delay, other.start_delay)
         self.exceptions.update(other.exceptions)
@@ -229,6 +243,8 @@ class RunData:
             "waited_for_user": self.waited_for_user,
             "unfinished": self.unfinished,
             "empty_arrivals": self.empty_arrivals,
+            "arrivals": self.arrivals,
+            "cpu_s": self.cpu_s,
             "lag": _encode(self.lag),
             "start_delay": _encode(self.start_delay),
             "exceptions": dict(self.exceptions.most_common(20)),
@@ -250,6 +266,8 @@ class RunData:
             waited_for_user=int(data["waited_for_user"]),
             unfinished=int(data["unfinished"]),
             empty_arrivals=int(data.get("empty_arrivals", 0)),
+            arrivals=int(data.get("arrivals", 0)),
+            cpu_s=float(data.get("cpu_s", 0.0)),
             lag=_decode(data["lag"]),
             start_delay=_decode(data["start_delay"]),
             exceptions=Counter({str(k): int(v) for k, v in data["exceptions"].items()}),

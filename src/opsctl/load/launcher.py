@@ -29,6 +29,12 @@ from opsctl.load.spec import GeneratorSpec, parse_protocol_line
 
 READY_TIMEOUT_S = 75.0  # longer than the coordinator's wait for remote workers
 START_MARGIN_S = 0.3
+#: After this many arrivals a generator's CPU per arrival is a calibration, not start-up noise.
+CALIBRATION_ARRIVALS = 100
+
+
+class GeneratorOverloadedError(DependencyError):
+    """The scenario costs its generator more CPU per arrival than the asked rate leaves."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,27 @@ class Progress:
 
     def update(self, message: dict[str, Any]) -> None:
         self.per_worker[int(message["worker"])] = message
+
+    def overload(self, rate_per_generator: float) -> str | None:
+        """Why a generator cannot drive its share of the rate on this machine, or None.
+
+        Calibrated from the run itself: the generator's CPU time over the arrivals it started,
+        with the scenario's own user classes (an arrival that logs in costs what it costs).
+        """
+        for worker, latest in sorted(self.per_worker.items()):
+            arrivals, cpu_s = int(latest.get("arrivals", 0)), float(latest.get("cpu_s", 0.0))
+            if arrivals < CALIBRATION_ARRIVALS or cpu_s <= 0:
+                continue
+            capacity = arrivals / cpu_s  # arrivals per second of one whole core
+            if rate_per_generator > capacity:
+                return (
+                    f"refused after {arrivals} arrivals: the scenario costs generator {worker} "
+                    f"{cpu_s * 1000 / arrivals:.1f} ms of CPU per arrival on this machine, so "
+                    f"one process sustains about {capacity:.0f} arrivals/s, below the "
+                    f"{rate_per_generator:.0f}/s asked of each: add generators (load.workers) "
+                    "or lower the rate"
+                )
+        return None
 
 
 @dataclass
@@ -163,13 +190,20 @@ def run_generators(
     progress = Progress()
     lock = threading.Lock()
 
+    total = plan.generators
+    overloaded: list[str] = []
+
     def on_message(message: dict[str, Any]) -> None:
-        if message.get("type") == "progress" and on_progress is not None:
-            with lock:
-                progress.update(message)
+        if message.get("type") != "progress":
+            return
+        with lock:
+            progress.update(message)
+            why = None if overloaded else progress.overload(plan.rate / total)
+            if why is not None:
+                overloaded.append(why)
+            if on_progress is not None:
                 on_progress(progress)
 
-    total = plan.generators
     base = GeneratorSpec(
         scenario=str(plan.scenario.resolve()),
         host=plan.host,
@@ -202,7 +236,7 @@ def run_generators(
         )
     timers: list[threading.Timer] = []
     try:
-        _wait_all(generators, "ready", READY_TIMEOUT_S, cancelled)
+        _wait_all(generators, "ready", READY_TIMEOUT_S, cancelled, overloaded)
         broken = [g for g in generators if g.error is not None]
         if broken:
             raise DependencyError(
@@ -218,7 +252,7 @@ def run_generators(
                 timer.start()
                 timers.append(timer)
         budget = START_MARGIN_S + plan.warmup_s + plan.duration_s + plan.drain_timeout_s + 30
-        _wait_all(generators, "finished", budget, cancelled)
+        _wait_all(generators, "finished", budget, cancelled, overloaded)
         for timer in timers:
             timer.join(timeout=30)
         return LaunchOutcome(_merge(plan, generators), start_epoch)
@@ -230,7 +264,11 @@ def run_generators(
 
 
 def _wait_all(
-    generators: list[_Generator], what: str, timeout: float, cancelled: threading.Event | None
+    generators: list[_Generator],
+    what: str,
+    timeout: float,
+    cancelled: threading.Event | None,
+    overloaded: list[str],
 ) -> None:
     deadline = time.monotonic() + timeout
     for generator in generators:
@@ -238,6 +276,8 @@ def _wait_all(
         while not event.wait(0.1):
             if cancelled is not None and cancelled.is_set():
                 raise InterruptedByUser("load run cancelled")
+            if overloaded:  # its numbers would measure the generator: stop now
+                raise GeneratorOverloadedError(overloaded[0])
             if time.monotonic() > deadline:
                 generator.error = generator.error or f"no '{what}' within {timeout:.0f}s"
                 return

@@ -28,6 +28,9 @@ from opsctl.load.engine_names import UNFINISHED
 from opsctl.load.histograms import OperationStats, RunData
 
 MIN_RATE_SHARE = 0.95
+#: A generator asked for more than this share of what its CPU can drive is saturated: its own
+#: queueing would be charged to the service (calibrated from the run, with the scenario's code).
+CAPACITY_SHARE = 0.8
 LATENCY_DEFINITION = (
     "latency = response end minus the moment the request was due under the open-model "
     "schedule (includes queueing, connect, send, server time and body download)"
@@ -103,6 +106,17 @@ def run_problems(data: RunData, *, max_lag_ms: float, max_stall_ms: float) -> li
             f"a generator froze for {stall:.0f} ms (> {max_stall_ms:g} ms): its pause would be "
             "charged to the service as latency"
         )
+    cost = data.cpu_ms_per_arrival()
+    if cost is not None and data.workers:
+        capacity = 1000.0 / cost  # arrivals/s one process can drive with a whole core
+        asked = data.target_rate / data.workers
+        if asked > CAPACITY_SHARE * capacity:
+            problems.append(
+                f"the scenario costs its generator {cost:.1f} ms of CPU per arrival here: one "
+                f"process sustains about {capacity:.0f} arrivals/s, and each was asked for "
+                f"{asked:.0f}/s (over {CAPACITY_SHARE:.0%} of it): add generators "
+                "(load.workers) or lower the rate"
+            )
     delay = data.largest_start_delay_ms()
     if delay > max_stall_ms:
         problems.append(
@@ -159,6 +173,20 @@ def evaluate(
             passed=data.lag_p99_ms() <= settings.max_generator_lag_ms,
         ),
     ]
+    cost = data.cpu_ms_per_arrival()
+    if cost is not None and data.workers:
+        capacity = 1000.0 / cost
+        asked = data.target_rate / data.workers
+        measurements.append(
+            Measurement(
+                "rate per generator",
+                round(asked, 2),
+                threshold=round(CAPACITY_SHARE * capacity, 2),
+                unit="/s",
+                comparison="<=",
+                passed=asked <= CAPACITY_SHARE * capacity,
+            )
+        )
     sample_gaps: list[str] = []
     for name in sorted(data.operations):
         stats = data.operations[name]

@@ -32,7 +32,12 @@ class LoadGate(Gate):
     def run(self, context: GateContext) -> GateResult:
         from opsctl.load.declared import declared_operations
         from opsctl.load.html_report import render_html
-        from opsctl.load.launcher import LoadPlan, Progress, run_generators
+        from opsctl.load.launcher import (
+            GeneratorOverloadedError,
+            LoadPlan,
+            Progress,
+            run_generators,
+        )
         from opsctl.load.server_metrics import MetricsScraper
         from opsctl.load.verdict import evaluate
 
@@ -55,25 +60,33 @@ class LoadGate(Gate):
                 f"load: {settings.rate:g}/s on {base_url} with {settings.workers} "
                 f"generator(s), warm-up {settings.warmup:g}s, {settings.duration:g}s"
             )
-            outcome = run_generators(
-                LoadPlan(
-                    scenario=scenario,
-                    host=base_url,
-                    rate=settings.rate,
-                    warmup_s=settings.warmup,
-                    duration_s=settings.duration,
-                    workers=settings.workers,
-                    max_users=settings.max_users,
-                    drain_timeout_s=settings.drain_timeout,
-                    import_root=context.project.root,
-                    remote_workers=settings.remote_workers,
-                    master_bind=settings.master_bind,
-                    error_status=settings.error_status,
-                ),
-                on_progress=on_progress,
-                on_window=scraper,
-                cancelled=context.cancelled,
+            plan = LoadPlan(
+                scenario=scenario,
+                host=base_url,
+                rate=settings.rate,
+                warmup_s=settings.warmup,
+                duration_s=settings.duration,
+                workers=settings.workers,
+                max_users=settings.max_users,
+                drain_timeout_s=settings.drain_timeout,
+                import_root=context.project.root,
+                remote_workers=settings.remote_workers,
+                master_bind=settings.master_bind,
+                error_status=settings.error_status,
             )
+            try:
+                outcome = run_generators(
+                    plan, on_progress=on_progress, on_window=scraper, cancelled=context.cancelled
+                )
+            except GeneratorOverloadedError as error:  # calibrated on this machine, in the run
+                return GateResult(
+                    gate="load",
+                    status=Status.INCOMPLETE,
+                    summary="refused: the generators cannot drive this rate here",
+                    reasons=[str(error)],
+                    tools=tool_versions("locust", "hdrhistogram"),
+                    duration_s=time.monotonic() - started,
+                )
         server_p95, server_note = scraper.p95_ms()
         result = evaluate(
             settings,

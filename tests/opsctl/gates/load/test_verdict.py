@@ -218,3 +218,28 @@ def test_a_declared_operation_of_a_tag_that_never_ran_makes_the_tag_sla_incomple
 def test_every_declared_operation_measured_passes() -> None:
     declared = {"Me": frozenset({"simple"}), "LogIn": frozenset()}
     assert evaluate(settings(), healthy(), declared=declared).status is Status.PASSED
+
+
+def test_a_rate_above_what_the_scenario_lets_one_generator_drive_is_incomplete() -> None:
+    data = healthy()  # 10/s on one generator, every health signal green
+    data.arrivals, data.cpu_s = 100, 9.0  # but each arrival cost 90 ms of the generator's CPU
+    result = evaluate(settings(), data)
+    assert result.status is Status.INCOMPLETE
+    [reason] = [r for r in result.reasons if "ms of CPU per arrival" in r]
+    assert reason.startswith("the scenario costs its generator 90.0 ms of CPU per arrival here")
+    assert "one process sustains about 11 arrivals/s, and each was asked for 10/s" in reason
+    [capacity] = [m for m in result.measurements if m.name == "rate per generator"]
+    assert (capacity.value, capacity.threshold, capacity.passed) == (10, 8.89, False)
+
+
+def test_a_cheap_scenario_is_within_the_generators_capacity() -> None:
+    data = healthy()
+    data.arrivals, data.cpu_s = 100, 0.1  # 1 ms per arrival: about 1000/s per process
+    result = evaluate(settings(), data)
+    assert result.status is Status.PASSED
+    [capacity] = [m for m in result.measurements if m.name == "rate per generator"]
+    assert capacity.passed and capacity.threshold == 800
+    too_few = healthy()
+    too_few.arrivals, too_few.cpu_s = 10, 5.0  # start-up noise, not a calibration
+    names = [m.name for m in evaluate(settings(), too_few).measurements]
+    assert "rate per generator" not in names
