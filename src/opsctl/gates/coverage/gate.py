@@ -11,7 +11,14 @@ from typing import Any
 import coverage
 
 from opsctl.gates.coverage import diff as git_diff
+from opsctl.gates.coverage.artifacts import artifacts_folder, environment_secrets, publish
+from opsctl.gates.coverage.junit_results import TestCounts
 from opsctl.gates.coverage.measure import TestRun, run_tests
+from opsctl.gates.coverage.run_judgement import (
+    judge_ownership,
+    judge_reconciliation,
+    judge_tests,
+)
 from opsctl.gates.coverage.settings import CoverageSettings
 from opsctl.gates.coverage.thresholds import (
     Ratio,
@@ -63,13 +70,20 @@ class CoverageGate(Gate):
                 sources=sources,
                 workdir=Path(workdir),
                 environ=environ,
+                declared_env=set(project.config.service.env),
                 timeout_s=settings.timeout_s,
                 cancelled=context.cancelled,
+                artifacts=Path(workdir) / "artifacts",
+                title=f"Coverage: {project.config.service.name}",
             )
-            counted = tests.tests_counted or 0
-            wiring.confirm(result, tests_passed=counted > len(tests.failing_tests))
+            junit = tests.junit
+            passed = junit is not None and junit.counts.passed > 0
+            wiring.confirm(result, tests_passed=passed)
+            _publish(context, tests, result)
         context.progress("judging the numbers")
-        _judge_tests(tests, result)
+        judge_tests(tests, result)
+        judge_ownership(tests, root, result)
+        judge_reconciliation(tests, result)
         if tests.report is None:
             result.reasons.extend(tests.problems)
         else:
@@ -77,6 +91,22 @@ class CoverageGate(Gate):
         result.status = _verdict(result)
         result.summary = _summary(result)
         return result
+
+
+def _publish(context: GateContext, tests: TestRun, result: GateResult) -> None:
+    """Keep the coverage reports and the tests' JUnit file, where the details say."""
+    folder = artifacts_folder(context)
+    try:
+        published = publish(
+            tests.artifacts, tests.junit_file, folder, environment_secrets(context),
+            context.project.root,
+        )  # fmt: skip
+    except OSError as error:  # the verdict does not depend on them: say so, and go on
+        tests.artifact_problems.append(f"{folder}: {error.strerror or error}")
+        published = {}
+    result.details["artifacts"] = published
+    if tests.artifact_problems:
+        result.details["artifact_problems"] = tests.artifact_problems
 
 
 @contextmanager
@@ -101,46 +131,6 @@ def _migrate(context: GateContext, database_url: str) -> None:
         raise GateError("coverage.migrate is on, but service.migrations names no Alembic config")
     context.progress("migrating the throwaway database to head (coverage.migrate)")
     upgrade_to_head(context.project, ini, database_url)
-
-
-def _judge_tests(tests: TestRun, result: GateResult) -> None:
-    result.details["test_command_exit_code"] = tests.run.returncode
-    result.details["concurrency"] = list(tests.concurrency)
-    if tests.notes:
-        result.details["notes"] = list(tests.notes)
-    result.details["tests_run"] = tests.tests_counted
-    result.details["failing_tests"] = tests.failing_tests
-    tail = "\n".join((tests.run.stdout + tests.run.stderr).strip().splitlines()[-5:])
-    for name in tests.failing_tests:
-        # no "::": pytest could not even collect this file or folder; its output says why
-        collection = "::" not in name
-        result.findings.append(
-            Finding(
-                rule="coverage/failing-test",
-                message=(
-                    f"could not collect {name}: {tail}"[:2000]
-                    if collection
-                    else f"test failed: {name}"
-                ),
-                help="fix the test or the code; the coverage gate needs a green test run",
-            )
-        )
-    code = tests.run.returncode
-    if code == 0:
-        return
-    if code == 5 and tests.tests_counted in (None, 0):  # pytest: no tests collected
-        result.reasons.append(
-            "the test command collected no tests (pytest exit 5): check service.tests and "
-            "that pytest finds the test files (testpaths, test_*.py file and test_* names)"
-        )
-    elif not tests.failing_tests:
-        result.findings.append(
-            Finding(
-                rule="coverage/test-command-failed",
-                message=f"the test command exited with {code}: {tail}"[:2000],
-                help="run the service's test command (service.tests) locally and fix it",
-            )
-        )
 
 
 def _judge_numbers(
@@ -264,15 +254,16 @@ def _verdict(result: GateResult) -> Status:
 
 def _summary(result: GateResult) -> str:
     parts = []
+    tests = result.details.get("tests")
+    counts = TestCounts(**tests).summary() if tests is not None else None
+    if counts is not None and not (result.reasons and result.reasons[0].startswith(counts)):
+        parts.append(counts)  # (a first reason that starts with the counts says them already)
     for m in result.measurements:
         if m.threshold is None:
             parts.append(f"{m.name} {m.render_value()}")
         else:
             sign = "<" if m.passed is False else ">="
             parts.append(f"{m.name} {m.render_value()} {sign} {m.threshold:.2f}%")
-    failing = result.details.get("failing_tests") or []
-    if failing:
-        parts.insert(0, f"{len(failing)} failing test(s)")
     if result.reasons:
         parts.append(result.reasons[0])
     return "; ".join(parts) or "nothing measured"

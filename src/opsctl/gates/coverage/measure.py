@@ -4,6 +4,8 @@ Why not ``coverage``'s own thresholds: ``fail_under`` rounds (79.5 passes 80), h
 targets and cannot see changed files missing from the data. opsctl only uses coverage.py to
 *measure* (branch coverage on, subprocesses counted, every file of ``service.source`` listed even
 when never imported) and judges the numbers itself (:mod:`opsctl.gates.coverage.thresholds`).
+The data is combined and exported by :mod:`opsctl.gates.coverage.export_data`, in a fresh
+interpreter; what the environment may not change is in :mod:`opsctl.gates.coverage.isolation`.
 """
 
 from __future__ import annotations
@@ -13,31 +15,41 @@ import json
 import os
 import sys
 import threading
-import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opsctl.gates.coverage.isolation import owned_environment
+from opsctl.gates.coverage.junit_results import JunitResults, read_junit
+from opsctl.gates.coverage.source_files import omit_patterns, python_files, report_name
 from opsctl.gates.interface import GateError
 from opsctl.gates.tools import ToolRun, run_tool
 
 _PYTHON_NAMES = {"python", "python3", Path(sys.executable).name}
-# Variables a parent coverage run (opsctl's own tests, say) would leak into the service's tests.
-_COVERAGE_VARIABLES = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "COVERAGE_RCFILE")
 
 
 @dataclass
 class TestRun:
     """The test command's outcome, and what coverage.py recorded."""
 
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
     run: ToolRun
-    report: dict[str, Any] | None  # coverage.py's JSON report; None: no data
-    failing_tests: list[str] = field(default_factory=list)
-    tests_counted: int | None = None  # from the JUnit file, when there is one
+    # coverage.py's JSON report, plus the files it did not list; None: no data
+    report: dict[str, Any] | None
+    junit: JunitResults | None = None  # pytest's JUnit report, when there is one
+    junit_file: Path | None = None
     problems: list[str] = field(default_factory=list)  # why the data cannot be trusted
     concurrency: tuple[str, ...] = ("thread",)  # coverage.py's `concurrency` for this run
     notes: list[str] = field(default_factory=list)  # what the measurement could not see
+    environment_overridden: list[str] = field(default_factory=list)  # names, never values
+    data_files: int = 0  # coverage data files combined
+    not_combined: list[str] = field(default_factory=list)  # data files coverage could not read
+    unreported: list[str] = field(default_factory=list)  # in the source, not in coverage's list
+    unparsable: dict[str, str] = field(default_factory=dict)  # file -> coverage.py's reason
+    artifacts: dict[str, str] = field(default_factory=dict)  # kind -> path (work folder)
+    artifact_problems: list[str] = field(default_factory=list)
 
 
 def concurrency_for(*, same_interpreter: bool) -> tuple[tuple[str, ...], str | None]:
@@ -65,8 +77,16 @@ def write_rcfile(
     data_file: Path,
     concurrency: Sequence[str] = ("thread",),
 ) -> None:
-    """coverage.py settings opsctl relies on; the service's own settings are not read."""
+    """coverage.py settings opsctl relies on; the service's own settings are not read.
+
+    ``include_namespace_packages``: coverage.py lists the never-run files of folders without
+    ``__init__.py`` too (else untested code there is invisible to the total). ``ignore_errors``:
+    a file it cannot parse is left out of the report, not the whole report lost; opsctl's
+    reconciliation with its own walk of the source then names it. ``omit``: the folders that
+    walk leaves out (:mod:`opsctl.gates.coverage.source_files`).
+    """
     source_lines = "\n".join(f"    {source}" for source in sources)
+    omit_lines = "\n".join(f"    {pattern}" for pattern in omit_patterns(sources))
     path.write_text(
         "[run]\n"
         "branch = True\n"
@@ -76,8 +96,11 @@ def write_rcfile(
         "relative_files = True\n"
         f"data_file = {data_file}\n"
         f"source =\n{source_lines}\n"
+        f"omit =\n{omit_lines}\n"
         "[report]\n"
-        "precision = 2\n",
+        "precision = 2\n"
+        "include_namespace_packages = True\n"
+        "ignore_errors = True\n",
         encoding="utf-8",
     )
 
@@ -145,10 +168,18 @@ def run_tests(
     sources: Sequence[Path],
     workdir: Path,
     environ: Mapping[str, str],
+    declared_env: Collection[str] = (),
     timeout_s: float,
     cancelled: threading.Event,
+    artifacts: Path | None = None,
+    title: str = "coverage",
 ) -> TestRun:
-    """Run the tests under coverage in ``root``; combine and export the data from ``workdir``."""
+    """Run the tests under coverage in ``root``; combine and export the data from ``workdir``.
+
+    ``environ`` loses coverage.py's and pytest's variables first (``declared_env``: the
+    ``PYTEST_*`` ones the service sets itself); ``artifacts``: a folder for the Cobertura, LCOV
+    and HTML reports.
+    """
     rcfile = workdir / "coveragerc"
     junit = workdir / "junit.xml"
     command, under_coverage_run = build_command(test_command, rcfile, junit, root)
@@ -157,18 +188,30 @@ def run_tests(
     same_interpreter = under_coverage_run or command[0] == sys.executable
     concurrency, note = concurrency_for(same_interpreter=same_interpreter)
     write_rcfile(rcfile, sources=sources, data_file=workdir / ".coverage", concurrency=concurrency)
-    env = {k: v for k, v in environ.items() if k not in _COVERAGE_VARIABLES}
+    env, overridden = owned_environment(environ, declared_env)
     if not under_coverage_run:
         env["COVERAGE_PROCESS_START"] = str(rcfile)
     run = run_tool(
         command, cwd=root, env=env, timeout_s=timeout_s, cancelled=cancelled, name="tests"
     )
     result = TestRun(run=run, report=None, concurrency=concurrency)
+    result.environment_overridden = overridden
     if note is not None:
         result.notes.append(note)
     if junit.is_file():
-        result.failing_tests, result.tests_counted = read_junit(junit)
-    result.report = _export(rcfile, root, workdir, env, timeout_s, cancelled, result.problems)
+        result.junit = read_junit(junit, root)
+        result.junit_file = junit
+    walked = [str(path) for path in python_files(sources)]
+    job = {
+        "rcfile": str(rcfile),
+        "workdir": str(workdir),
+        "report": str(workdir / "coverage.json"),
+        "result": str(workdir / "export.json"),
+        "walked": walked,
+        "artifacts": str(artifacts) if artifacts is not None else None,
+        "title": title,
+    }
+    _export(job, root, timeout_s, cancelled, result)
     return result
 
 
@@ -176,78 +219,70 @@ _HOW_TO_GET_DATA = (
     "make service.tests run the service's tests (`python -m pytest`, `pytest`, or a command "
     "whose Python processes coverage can follow) and have them import the code in service.source"
 )
-
-# One interpreter combines the parallel data files and writes the JSON report (two
-# `coverage` commands would pay Python's start-up twice).
-_EXPORT = """
-import sys
-import coverage
-from coverage.exceptions import CoverageException
-try:
-    cov = coverage.Coverage(config_file=sys.argv[1])
-    cov.combine([sys.argv[2]])
-    cov.save()
-    cov.json_report(outfile=sys.argv[3])
-except CoverageException as error:
-    print(error, file=sys.stderr)
-    sys.exit(1)
-"""
+_EXPORT_SCRIPT = Path(__file__).with_name("export_data.py")
 
 
 def _export(
-    rcfile: Path,
+    job: dict[str, Any],
     root: Path,
-    workdir: Path,
-    env: Mapping[str, str],
     timeout_s: float,
     cancelled: threading.Event,
-    problems: list[str],
-) -> dict[str, Any] | None:
-    out = workdir / "coverage.json"
+    result: TestRun,
+) -> None:
+    """Run :mod:`export_data` on ``job``; fill ``result``'s report, or say why there is none."""
+    job_file = Path(job["workdir"]) / "export-job.json"
+    job_file.write_text(json.dumps(job), encoding="utf-8")
+    # opsctl's own environment, without what would redirect coverage.py (COVERAGE_FILE...);
+    # -P: the script's folder (opsctl's modules) does not shadow anything it imports
+    env, _ = owned_environment(os.environ, ())
     export = run_tool(
-        [sys.executable, "-c", _EXPORT, str(rcfile), str(workdir), str(out)],
+        [sys.executable, "-P", str(_EXPORT_SCRIPT), str(job_file)],
         cwd=root, env=env, timeout_s=timeout_s, cancelled=cancelled, name="coverage report",
     )  # fmt: skip
-    if export.returncode != 0 or not out.is_file():
-        problems.append(
+    outcome_file = Path(job["result"])
+    if export.returncode != 0 or not outcome_file.is_file():
+        result.problems.append(
             f"coverage recorded no usable data ({_last_line(export)}): {_HOW_TO_GET_DATA}"
         )
-        return None
-    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+        return
+    outcome: dict[str, Any] = json.loads(outcome_file.read_text(encoding="utf-8"))
+    result.data_files = int(outcome["data_files"])
+    result.not_combined = list(outcome["not_combined"])
+    result.artifacts = dict(outcome["artifacts"])
+    result.artifact_problems = list(outcome.get("artifact_problems", []))
+    result.unparsable = {
+        report_name(Path(name), root): message for name, message in outcome["unparsable"].items()
+    }
+    data: dict[str, Any] = json.loads(Path(job["report"]).read_text(encoding="utf-8"))
     files: dict[str, Any] = data.get("files", {})
     if not any(entry.get("executed_lines") for entry in files.values()):
         # Only the never-run files `source` adds: nothing of the service ran under coverage, so
         # 0 % would be a guess (a test command coverage could not follow looks the same).
-        problems.append(
+        result.problems.append(
             "coverage recorded no data of service.source: the test command ran, but not one "
             f"line of the service's code ran under coverage; {_HOW_TO_GET_DATA}"
         )
-        return None
-    return data
+        return
+    result.unreported = add_unreported(data, outcome["unreported"])
+    result.report = data
 
 
-def read_junit(path: Path) -> tuple[list[str], int | None]:
-    """Names of failed or errored tests in a JUnit XML file, and how many tests it holds."""
-    try:
-        tree = ET.parse(path)  # noqa: S314 - our own temporary file, written by pytest
-    except ET.ParseError:
-        return [], None
-    failing: list[str] = []
-    count = 0
-    for case in tree.iter("testcase"):
-        count += 1
-        if case.find("failure") is not None or case.find("error") is not None:
-            classname = case.get("classname", "")
-            name = case.get("name", "?")
-            failing.append(f"{classname}::{name}" if classname else name)
-    return failing, count
+def add_unreported(report: dict[str, Any], unreported: Mapping[str, Any]) -> list[str]:
+    """Add the files coverage.py did not list (none of their code ran) to ``report``, totals
+    included; their names."""
+    totals: dict[str, Any] = report["totals"]
+    for name, entry in unreported.items():
+        report["files"][name] = entry
+        for key, value in entry["summary"].items():
+            if isinstance(value, int) and isinstance(totals.get(key), int):
+                totals[key] += value
+    statements = int(totals["num_statements"]) + int(totals.get("num_branches", 0))
+    covered = int(totals["covered_lines"]) + int(totals.get("covered_branches", 0))
+    totals["percent_covered"] = 100.0 * covered / statements if statements else 100.0
+    totals.pop("percent_covered_display", None)
+    return sorted(unreported)
 
 
 def _last_line(run: ToolRun) -> str:
     lines = [line for line in (run.stderr + run.stdout).splitlines() if line.strip()]
     return lines[-1].strip() if lines else f"exit {run.returncode}"
-
-
-def clean_environ() -> dict[str, str]:
-    """This process's environment, for the test command to extend."""
-    return dict(os.environ)

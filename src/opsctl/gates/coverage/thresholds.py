@@ -102,7 +102,7 @@ def path_ratio(glob: str, report: Mapping[str, Any]) -> tuple[Ratio, list[str]]:
 class DiffCoverage:
     ratio: Ratio
     uncovered: dict[str, list[int]]  # file -> changed lines not run by the tests
-    without_data: list[str]  # changed files coverage.py knows nothing about (all uncovered)
+    without_data: list[str]  # changed files no test ran at all (not imported, not measured)
 
 
 def diff_ratio(
@@ -119,11 +119,12 @@ def diff_ratio(
             # diff-cover drops such files and passes; a file never measured is not covered.
             measurable = lines & code_lines(root / path)
             executed: set[int] = set()
-            without_data.append(path)
         else:
             statements = set(entry["executed_lines"]) | set(entry["missing_lines"])
             measurable = lines & statements
             executed = measurable & set(entry["executed_lines"])
+        if entry is None or not entry["executed_lines"]:
+            without_data.append(path)  # no line of it ran: never imported
         ratio += Ratio(len(executed), len(measurable))
         missed = sorted(measurable - executed)
         if missed:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from packaging.version import InvalidVersion, Version
 from opsctl.errors import ConfigError
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_MODIFIED = re.compile(r"""^\s*"?modified"?\s*:\s*['"]?(?P<value>[0-9][0-9T:.\-+Z ]*)""", re.M)
 _SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -165,15 +163,9 @@ class AdvisoryDatabase:
             if file.suffix in _SUFFIXES
         )
 
-    def newest_modified(self) -> dt.datetime | None:
-        """The newest ``modified`` timestamp of all records (read by a cheap text scan)."""
-        newest: dt.datetime | None = None
-        for file in self.files():
-            match = _MODIFIED.search(file.read_text(encoding="utf-8", errors="replace"))
-            stamp = parse_timestamp(match["value"].strip()) if match else None
-            if stamp is not None and (newest is None or stamp > newest):
-                newest = stamp
-        return newest
+    def has_records(self, name: str) -> bool:
+        """Does the database hold any advisory filed under this package (any version)?"""
+        return canonicalize_name(name) in self._folders
 
     def _load(self, file: Path) -> dict[str, Any]:
         text = file.read_text(encoding="utf-8")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 from opsctl.gates.interface import (
     Finding,
@@ -17,13 +14,13 @@ from opsctl.gates.interface import (
     Severity,
     Status,
 )
-from opsctl.gates.security.advisories import AdvisoryDatabase
-from opsctl.gates.security.code_scan import scan_code
-from opsctl.gates.security.dependency_audit import audit_dependencies
+from opsctl.gates.security.code_scan import CodeScan, scan_code
+from opsctl.gates.security.dependency_check import check_dependencies
 from opsctl.gates.security.locks.interface import LockError
-from opsctl.gates.security.osv_server import query_url, serve_osv
 from opsctl.gates.security.settings import SecuritySettings
 from opsctl.gates.tools import tool_versions
+
+_NAMED = 10  # files named in a reason; the details list them all
 
 
 class SecurityGate(Gate):
@@ -51,25 +48,22 @@ class SecurityGate(Gate):
         result.findings.extend(code.findings)
         result.details["bandit"] = {
             "files_scanned": code.files_scanned,
+            "files_expected": code.files_expected,
+            "not_scanned": code.not_scanned,
             "unparseable_files": code.unparseable,
+            "internal_errors": code.internal_errors,
+            "virtualenvs_not_scanned": code.virtualenvs,
             "findings": code.counts,
             "threshold": settings.bandit.model_dump(),
         }
-        if code.unparseable:
-            result.reasons.append(
-                f"bandit could not parse {len(code.unparseable)} file(s): "
-                + ", ".join(code.unparseable)
-            )
-        elif code.files_scanned == 0:
-            sources = ", ".join(project.config.service.source)
-            result.reasons.append(f"bandit scanned no Python file in service.source ({sources})")
+        result.reasons.extend(_bandit_reasons(code, project.config.service.source))
         errors = sum(1 for f in code.findings if f.severity is Severity.ERROR)
         result.measurements.append(
             Measurement("bandit findings at threshold", errors, 0, "", "<=", errors == 0)
         )
 
         try:
-            used = self._audit(context, settings, result, today)
+            used = check_dependencies(context, settings, result, today)
         except GateError as error:  # keep bandit's verdict; the audit part could not judge
             result.reasons.append(f"dependencies not audited: {error}")
             if isinstance(error, LockError):
@@ -99,114 +93,31 @@ class SecurityGate(Gate):
         result.summary = _summary(result)
         return result
 
-    def _audit(
-        self,
-        context: GateContext,
-        settings: SecuritySettings,
-        result: GateResult,
-        today: dt.date,
-    ) -> set[str]:
-        """Audit the dependencies; return the accepted ids that matched a finding."""
-        requirements = context.project.config.service.requirements
-        if not settings.dependencies:
-            result.details["dependencies"] = {"skipped": "security.dependencies is false"}
-            return set()
-        if requirements is None:
-            result.reasons.append("service.requirements is not set: dependencies not audited")
-            return set()
-        database_path = context.options.get("advisory_db") or settings.advisory_db
-        with _advisory_service(context, database_path, settings, result) as osv_url:
-            context.progress("pip-audit")
-            audit = audit_dependencies(
-                context.project.root,
-                requirements,
-                settings.accepted,
-                osv_url=osv_url,
-                today=today,
-                timeout_s=settings.timeout_s,
-                cancelled=context.cancelled,
-            )
-        result.findings.extend(audit.findings)
-        result.details["dependencies"] = {
-            "requirements": requirements,
-            "lock_format": audit.kind,
-            "audited": audit.audited,
-            "not_audited": audit.skipped,
-            "vulnerable_packages": audit.vulnerable,
-            "project_not_audited": audit.project,
-            "excluded_by_marker": audit.excluded,
-            "pip_audit_runs": audit.runs,
-        }
-        if audit.project:
-            result.details["dependencies"]["project_note"] = (
-                "the service itself (" + ", ".join(audit.project) + ") is not a dependency: "
-                "left out of the audit"
-            )
-        if audit.skipped:
-            result.reasons.append(
-                f"{len(audit.skipped)} dependenc{'y' if len(audit.skipped) == 1 else 'ies'} "
-                "could not be audited: " + ", ".join(sorted(audit.skipped))
-            )
-        elif audit.audited == 0:
-            result.reasons.append(f"{requirements} lists no dependency: pip-audit audited nothing")
-        open_vulns = sum(
-            1 for f in audit.findings if f.rule.startswith("pip-audit/") and not f.accepted
-        )
-        result.measurements.append(
-            Measurement("known advisories (not accepted)", open_vulns, 0, "", "<=", open_vulns == 0)
-        )
-        return audit.used_acceptances
 
-
-@contextlib.contextmanager
-def _advisory_service(
-    context: GateContext,
-    database_path: str | None,
-    settings: SecuritySettings,
-    result: GateResult,
-) -> Iterator[str | None]:
-    """The OSV URL of the local advisory database, or ``None`` for pip-audit's online service."""
-    if not database_path:
-        result.details["advisory_database"] = {"source": "online (pip-audit default service)"}
-        yield None
-        return
-    path = Path(database_path)
-    if not path.is_absolute():
-        path = context.project.root / path
-    database = AdvisoryDatabase.open(path)
-    newest = database.newest_modified()
-    now = dt.datetime.now(dt.UTC)
-    age_days = (now - newest).days if newest is not None else None
-    result.details["advisory_database"] = {
-        "source": str(path),
-        "newest_modified": newest.isoformat() if newest else None,
-        "age_days": age_days,
-        "max_age_days": settings.max_advisory_age_days,
-    }
-    if settings.max_advisory_age_days is not None:
-        passed = age_days is not None and age_days <= settings.max_advisory_age_days
-        result.measurements.append(
-            Measurement(
-                "advisory database age",
-                age_days,
-                settings.max_advisory_age_days,
-                " days",
-                "<=",
-                passed,
-            )
+def _bandit_reasons(code: CodeScan, sources: list[str]) -> list[str]:
+    reasons: list[str] = []
+    if code.unparseable:
+        unparseable = ", ".join(code.unparseable)
+        reasons.append(f"bandit could not parse {len(code.unparseable)} file(s): {unparseable}")
+    elif code.files_scanned == 0:
+        reasons.append(f"bandit scanned no Python file in service.source ({', '.join(sources)})")
+    if code.not_scanned:
+        named = ", ".join(code.not_scanned[:_NAMED])
+        more = (
+            f", ... ({len(code.not_scanned) - _NAMED} more)"
+            if len(code.not_scanned) > _NAMED
+            else ""
         )
-        if not passed:
-            result.reasons.append(
-                f"the advisory database is {age_days} days old (newest advisory modified "
-                f"{newest.date() if newest else 'never'}), more than max_advisory_age_days "
-                f"{settings.max_advisory_age_days}: update it, it cannot know newer advisories"
-            )
-    context.progress("serving the advisory database on 127.0.0.1")
-    with serve_osv(database) as server:
-        yield query_url(server)
-        if server.errors:
-            result.reasons.append("the local advisory database failed: " + server.errors[0])
-    result.details["advisory_database"]["queries"] = server.queries
+        reasons.append(
+            f"bandit did not scan {len(code.not_scanned)} of the {code.files_expected} .py "
+            f"file(s) under service.source: {named}{more}"
+        )
+    if code.internal_errors:
+        reasons.append(
+            f"bandit's checks crashed {len(code.internal_errors)} time(s), so they did not judge "
+            "that code: " + "; ".join(code.internal_errors)
+        )
+    return reasons
 
 
 def _verdict(result: GateResult) -> Status:
@@ -230,8 +141,12 @@ def _summary(result: GateResult) -> str:
         open_vulns = sum(
             1 for f in result.findings if f.rule.startswith("pip-audit/") and not f.accepted
         )
+        private = f"{len(deps['private'])} private (not audited), " if deps["private"] else ""
+        no_record = deps.get("no_advisory_record") or []
+        unknown = f" ({len(no_record)} with no record in the advisory DB)" if no_record else ""
         parts.append(
-            f"pip-audit: {deps['audited']} audited, {len(deps['not_audited'])} not audited, "
+            f"pip-audit: {deps['audited']} audited{unknown}, {private}"
+            f"{len(deps['not_audited'])} not audited, "
             f"{open_vulns} advisory(ies) open, {accepted} accepted"
         )
     elif deps and "skipped" in deps:

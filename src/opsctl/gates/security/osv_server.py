@@ -4,6 +4,9 @@ Endpoints (the subset of https://google.github.io/osv.dev/api/ that pip-audit an
 clients use): ``POST /v1/query`` (one package and version; pip-audit 2.10 sends one per
 dependency), ``POST /v1/querybatch`` (ids and ``modified`` only, as the real API answers) and
 ``GET /v1/vulns/<id>``. The server binds an OS-chosen port and lives as long as the context.
+It remembers which advisories it answered for each package and version (``answers``), so the
+gate can check that pip-audit reported every one (it drops records it cannot read, such as an
+OSV ``schema_version`` other than 1.x, with only a log line).
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from opsctl.gates.security.advisories import AdvisoryDatabase
 
@@ -48,7 +54,17 @@ class _Handler(BaseHTTPRequestHandler):
         if package.get("ecosystem", "PyPI") != "PyPI":
             return []
         self.server.queries += 1
-        return self.server.database.query(name, version)
+        found = self.server.database.query(name, version)
+        try:
+            key = (canonicalize_name(name), str(Version(version)))
+        except InvalidVersion:
+            key = (canonicalize_name(name), version)
+        with self.server.lock:
+            answered = self.server.answers.setdefault(key, {})
+            for record in found:
+                names = {str(record["id"]), *(str(a) for a in record.get("aliases") or [])}
+                answered[str(record["id"])] = frozenset(names)
+        return found
 
     def do_POST(self) -> None:
         body = self._body()
@@ -99,6 +115,10 @@ class _OsvServer(ThreadingHTTPServer):
         self.database = database
         self.queries = 0
         self.errors: list[str] = []
+        # per (canonical name, version): each advisory answered, id -> its id and aliases;
+        # pip-audit's report must name each one (it merges aliases into one finding)
+        self.answers: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
+        self.lock = threading.Lock()
 
 
 @contextlib.contextmanager

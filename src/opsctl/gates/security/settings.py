@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
+from packaging.utils import canonicalize_name
 from pydantic import Field, field_validator
 
 from opsctl.config.models import StrictModel
@@ -35,6 +37,38 @@ class AcceptedFinding(StrictModel):
     expires: dt.date = Field(description="Last day the acceptance holds (YYYY-MM-DD).")
 
 
+_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+
+class PrivatePackage(StrictModel):
+    """A dependency that is not published on the public index (an internal package).
+
+    It is never sent to a vulnerability service (the public one would learn its name, and
+    knows nothing of it anyway) and is reported as private, not audited.
+    """
+
+    name: str = Field(min_length=1, description="Package name, as in the lock.")
+    reason: str = Field(min_length=1, description="Where it comes from, who audits it.")
+
+    @field_validator("name")
+    @classmethod
+    def _a_project_name(cls, value: str) -> str:
+        if not _PROJECT_NAME.match(value):
+            raise ValueError(f"{value!r} is not a package name (PEP 508)")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the reason must say something")
+        return value
+
+    @property
+    def canonical_name(self) -> str:
+        return canonicalize_name(self.name)
+
+
 class SecuritySettings(StrictModel):
     """Thresholds and inputs of the security gate."""
 
@@ -52,6 +86,10 @@ class SecuritySettings(StrictModel):
         description="An advisory database older than this makes the gate incomplete.",
     )
     accepted: list[AcceptedFinding] = Field(default_factory=list)
+    private: list[PrivatePackage] = Field(
+        default_factory=list,
+        description="Dependencies not on the public index: reported as private, never queried.",
+    )
     timeout_s: float = Field(default=600, gt=0, description="Seconds each tool may run.")
 
     @field_validator("advisory_db", mode="before")

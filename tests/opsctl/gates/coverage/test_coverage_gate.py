@@ -81,10 +81,13 @@ def test_failing_tests_fail_the_gate_and_are_named(tmp_path: Path) -> None:
     result = run_gate(copy_fixture("failing_test", tmp_path))
     assert result.status is Status.FAILED
     named = {f.message for f in result.findings if f.rule == "coverage/failing-test"}
-    assert named == {
-        "test failed: tests.test_ops::test_add_is_commutative",
-        "test failed: tests.test_ops::test_add_adds",
+    assert named == {  # with pytest's assertion message
+        "test failed: tests.test_ops::test_add_is_commutative: assert -1 == 1 /  +  where -1 = "
+        "add(1, 2) /  +  and   1 = add(2, 1)",
+        "test failed: tests.test_ops::test_add_adds: assert -1 == 3 /  +  where -1 = add(1, 2)",
     }
+    places = {(f.file, f.line) for f in result.findings if f.rule == "coverage/failing-test"}
+    assert places == {("tests/test_ops.py", 5), ("tests/test_ops.py", 9)}
     assert measurement(result, "total coverage")[1] is True  # failed despite the coverage
 
 
@@ -135,7 +138,8 @@ def test_a_new_file_coverage_never_saw_counts_as_uncovered(tmp_path: Path) -> No
     assert result.status is Status.FAILED
     diff = result.details["diff"]
     assert diff["files_without_coverage_data"] == ["src/calc/plugins/extra.py"]
-    assert diff["uncovered_lines"] == {"src/calc/plugins/extra.py": [1, 4, 5, 6]}
+    # its statements, as coverage.py counts them (a docstring is none)
+    assert diff["uncovered_lines"] == {"src/calc/plugins/extra.py": [4, 5, 6]}
     assert "never imported" in next(
         f.message for f in result.findings if f.rule == "coverage/diff-uncovered"
     )

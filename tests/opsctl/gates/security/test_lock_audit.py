@@ -10,12 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.opsctl.gates.security.helpers import run_root
 
-from opsctl.config.project import get_environment, load_project
-from opsctl.definition_of_done import load_definition_of_done
-from opsctl.gates.interface import Finding, GateContext, GateResult, Status
+from opsctl.gates.interface import Finding, GateResult, Status
 from opsctl.gates.security.dependency_audit import DependencyAudit, audit_rounds, judge_report
-from opsctl.gates.security.gate import SecurityGate
 from opsctl.gates.security.locks.interface import LockedPackage
 
 SECURITY = Path(__file__).resolve().parents[3] / "fixtures" / "gates" / "security"
@@ -48,17 +46,6 @@ def make_project(lock: Path, tmp_path: Path, where: str | None = None) -> Path:
     return root
 
 
-def run_gate(root: Path) -> GateResult:
-    project = load_project(root / "opsctl.yaml")
-    context = GateContext(
-        project=project,
-        definition_of_done=load_definition_of_done(project),
-        environment_name="local",
-        environment=get_environment(project, "local"),
-    )
-    return SecurityGate().run(context)
-
-
 def only(result: GateResult, rule: str) -> Finding:
     found = [f for f in result.findings if f.rule == rule]
     assert len(found) == 1, found
@@ -69,7 +56,7 @@ def only(result: GateResult, rule: str) -> Finding:
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_a_vulnerable_entry_fails_at_its_line_in_the_lock(fmt: str, tmp_path: Path) -> None:
     lock = FORMATS[fmt]
-    result = run_gate(make_project(LOCKS / fmt / "vulnerable" / lock, tmp_path))
+    result = run_root(make_project(LOCKS / fmt / "vulnerable" / lock, tmp_path))
     assert result.status is Status.FAILED, result.summary
     for ident in ("PYSEC-2018-28", "PYSEC-2023-74"):
         finding = only(result, f"pip-audit/{ident}")
@@ -87,7 +74,7 @@ def test_a_vulnerable_entry_fails_at_its_line_in_the_lock(fmt: str, tmp_path: Pa
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_a_git_entry_makes_the_gate_incomplete_naming_it(fmt: str, tmp_path: Path) -> None:
     lock = FORMATS[fmt]
-    result = run_gate(make_project(LOCKS / fmt / "git" / lock, tmp_path))
+    result = run_root(make_project(LOCKS / fmt / "git" / lock, tmp_path))
     assert result.status is Status.INCOMPLETE, result.summary
     assert result.reasons == ["1 dependency could not be audited: internal-lib"]
     git = only(result, "security/not-audited")
@@ -100,7 +87,7 @@ def test_a_git_entry_makes_the_gate_incomplete_naming_it(fmt: str, tmp_path: Pat
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_a_clean_lock_passes_and_the_project_is_left_out(fmt: str, tmp_path: Path) -> None:
     lock = FORMATS[fmt]
-    result = run_gate(make_project(LOCKS / fmt / "clean" / lock, tmp_path))
+    result = run_root(make_project(LOCKS / fmt / "clean" / lock, tmp_path))
     assert result.status is Status.PASSED, (result.summary, result.reasons)
     dependencies = result.details["dependencies"]
     assert (dependencies["audited"], dependencies["not_audited"]) == (3, {})
@@ -115,7 +102,7 @@ def test_a_clean_lock_passes_and_the_project_is_left_out(fmt: str, tmp_path: Pat
 @pytest.mark.slow
 def test_unpinned_requirements_are_not_audited_with_their_lines(tmp_path: Path) -> None:
     lock = LOCKS / "requirements" / "unpinned" / "requirements.txt"
-    result = run_gate(make_project(lock, tmp_path, "requirements/prod.txt"))
+    result = run_root(make_project(lock, tmp_path, "requirements/prod.txt"))
     assert result.status is Status.INCOMPLETE, result.summary
     assert result.reasons == ["2 dependencies could not be audited: certifi, urllib3"]
     skipped = sorted(
@@ -139,13 +126,14 @@ def test_unpinned_requirements_are_not_audited_with_their_lines(tmp_path: Path) 
 @pytest.mark.slow
 def test_hashed_requirements_map_findings_to_the_requirement_line(tmp_path: Path) -> None:
     lock = LOCKS / "requirements" / "hashed" / "requirements.txt"
-    result = run_gate(make_project(lock, tmp_path))
+    result = run_root(make_project(lock, tmp_path))
     assert result.status is Status.FAILED, result.summary
     finding = only(result, "pip-audit/PYSEC-2018-28")
     assert (finding.file, finding.line) == ("requirements.txt", 13)
     dependencies = result.details["dependencies"]
-    assert dependencies["audited"] == 3  # certifi, idna, requests; colorama's marker is false
-    assert list(dependencies["excluded_by_marker"]) == ["colorama"]
+    assert dependencies["audited"] == 4  # colorama too: its marker is false, it is still locked
+    assert dependencies["audited_whatever_marker"] == {"colorama==0.4.6": 'sys_platform == "never"'}
+    assert dependencies["transitive_not_pinned"] == []
     assert (only(result, "security/not-audited").line, list(dependencies["not_audited"])) == (
         15,
         ["private-lib"],
@@ -154,7 +142,7 @@ def test_hashed_requirements_map_findings_to_the_requirement_line(tmp_path: Path
 
 @pytest.mark.slow
 def test_every_version_of_a_forked_lock_is_audited(tmp_path: Path) -> None:
-    result = run_gate(make_project(LOCKS / "uv" / "forked" / "uv.lock", tmp_path))
+    result = run_root(make_project(LOCKS / "uv" / "forked" / "uv.lock", tmp_path))
     assert result.status is Status.FAILED, result.summary
     dependencies = result.details["dependencies"]
     assert (dependencies["audited"], dependencies["pip_audit_runs"]) == (4, 2)
@@ -168,7 +156,7 @@ def test_a_lock_listing_only_the_project_audits_nothing_and_says_so(tmp_path: Pa
     lock.write_text(
         'version = 1\n\n[[package]]\nname = "me"\nversion = "1"\nsource = { virtual = "." }\n'
     )
-    result = run_gate(make_project(lock, tmp_path))
+    result = run_root(make_project(lock, tmp_path))
     assert result.status is Status.INCOMPLETE
     assert result.reasons == ["uv.lock lists no dependency: pip-audit audited nothing"]
     assert result.details["dependencies"]["pip_audit_runs"] == 0
@@ -176,7 +164,7 @@ def test_a_lock_listing_only_the_project_audits_nothing_and_says_so(tmp_path: Pa
 
 @pytest.mark.slow
 def test_a_malformed_lock_is_one_clear_reason_and_finding(tmp_path: Path) -> None:
-    result = run_gate(make_project(LOCKS / "malformed" / "uv" / "uv.lock", tmp_path))
+    result = run_root(make_project(LOCKS / "malformed" / "uv" / "uv.lock", tmp_path))
     assert result.status is Status.INCOMPLETE
     assert result.reasons == [
         "dependencies not audited: uv.lock:6: not valid TOML: Illegal character '\\n' (column 18)"

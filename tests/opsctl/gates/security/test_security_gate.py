@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import pytest
+from tests.opsctl.gates.security.helpers import copy_fixture, run_gate, run_root
 
-from opsctl.config.project import get_environment, load_project
+from opsctl.config.project import load_project
 from opsctl.definition_of_done import load_definition_of_done
 from opsctl.errors import ConfigError
-from opsctl.gates.interface import GateContext, GateResult, Severity, Status
-from opsctl.gates.security.gate import SecurityGate
+from opsctl.gates.interface import GateResult, Severity, Status
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "gates" / "security"
 pytestmark = pytest.mark.slow
-
-
-def copy_fixture(case: str, tmp_path: Path) -> Path:
-    target = tmp_path / case
-    shutil.copytree(FIXTURES / case, target)
-    shutil.copytree(FIXTURES / "advisories", target / "advisories")
-    return target
-
-
-def run_gate(case: str, tmp_path: Path, today: dt.date | None = None) -> GateResult:
-    project = load_project(copy_fixture(case, tmp_path) / "opsctl.yaml")
-    context = GateContext(
-        project=project,
-        definition_of_done=load_definition_of_done(project),
-        environment_name="local",
-        environment=get_environment(project, "local"),
-        options={"today": today} if today else {},
-    )
-    return SecurityGate().run(context)
 
 
 def rules(result: GateResult, severity: Severity = Severity.ERROR) -> set[str]:
@@ -171,12 +150,5 @@ def test_dependencies_turned_off_are_named_in_the_summary(tmp_path: Path) -> Non
     done = root / "checks" / "definition-of-done.yaml"
     text = done.read_text().replace("security:\n", "security:\n  dependencies: false\n", 1)
     done.write_text(text)
-    project = load_project(root / "opsctl.yaml")
-    context = GateContext(
-        project=project,
-        definition_of_done=load_definition_of_done(project),
-        environment_name="local",
-        environment=get_environment(project, "local"),
-    )
-    result = SecurityGate().run(context)
+    result = run_root(root)
     assert "dependencies not audited (security.dependencies: false)" in result.summary

@@ -35,6 +35,8 @@ class LockedPackage:
     version: str | None
     line: int | None
     not_auditable: str | None = None  # why pip-audit cannot audit it; None: auditable
+    file: str | None = None  # the file it came from when not the lock itself (a -r/-c include)
+    marker: str | None = None  # its environment marker: audited whatever it says
 
     @property
     def auditable(self) -> bool:
@@ -47,7 +49,10 @@ class LockFile:
     file: str  # as given (repository-relative), for findings
     packages: list[LockedPackage] = field(default_factory=list)
     project: list[str] = field(default_factory=list)  # the service itself, left out
-    excluded: dict[str, str] = field(default_factory=dict)  # name -> why (marker false here)
+    # requirements files with requirements that have no --hash: pip resolves their
+    # dependencies at install time, so those are not in the lock and not audited
+    unhashed: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # every file read (includes too)
 
 
 Reader = Callable[[Path, str], LockFile]
