@@ -44,20 +44,6 @@ def stop_group(
         return
 
 
-def stop_process(
-    process: subprocess.Popen[Any], *, grace: float = 15.0, kill_wait: float = 10.0
-) -> None:
-    """SIGTERM one process (a served app shutting down cleanly); SIGKILL it after ``grace``."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=kill_wait)
-
-
 def pid_alive(pid: object) -> bool:
     """Whether a process with this id runs on this host (a zombie counts as gone).
 

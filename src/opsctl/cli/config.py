@@ -39,7 +39,7 @@ def show(
         import yaml
 
         from opsctl.definition_of_done import load_definition_of_done
-        from opsctl.output.masking import masked_config
+        from opsctl.output.masking import mask_value, masked_config
 
         project = cli.project()
         dod_file = project.config.definition_of_done
@@ -51,6 +51,8 @@ def show(
             cli.info(f"# {project.resolve(dod_file)}")
         else:
             data = masked_config(project.config)
+            for name in project.secret_env & set(data["service"]["env"]):  # from ${VAR}
+                data["service"]["env"][name] = mask_value(data["service"]["env"][name])
             cli.info(f"# {project.path}")
             if dod is not None:
                 cli.info(f"# {dod_file}: valid, gates: {', '.join(dod.sections()) or 'none'}")

@@ -136,7 +136,7 @@ def _run(
             jobs=jobs,
             fail_fast=fail_fast,
             console=None if cli.quiet else cli.err_console,
-            masker=environment_masker(environment),
+            masker=environment_masker(environment, project.secret_values),
         )
     except RunAbortedError as aborted:
         aborted.run.named_gates, aborted.run.provenance = named, provenance

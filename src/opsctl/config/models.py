@@ -162,6 +162,15 @@ class LoadedProject(BaseModel):
 
     config: ProjectConfig
     path: Path
+    #: names of ``service.env`` whose value came from the environment (``${VAR}``): secrets,
+    #: masked in every output, report and log
+    secret_env: frozenset[str] = frozenset()
+
+    @property
+    def secret_values(self) -> list[str]:
+        """The values of the secret ``service.env`` variables (empty ones left out)."""
+        env = self.config.service.env
+        return [env[name] for name in sorted(self.secret_env) if env.get(name)]
 
     @property
     def root(self) -> Path:

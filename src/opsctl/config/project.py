@@ -44,7 +44,22 @@ def load_project(
             )
         path = found
     config = load_yaml_model(path, ProjectConfig, environ=environ)
-    return LoadedProject(config=config, path=path.resolve())
+    return LoadedProject(config=config, path=path.resolve(), secret_env=_from_environment(path))
+
+
+def _from_environment(path: Path) -> frozenset[str]:
+    """Names of ``service.env`` whose value is written with ``${VAR}`` (read before expansion)."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):  # the loader above reported it already
+        return frozenset()
+    service = raw.get("service") if isinstance(raw, dict) else None
+    env = service.get("env") if isinstance(service, dict) else None
+    if not isinstance(env, dict):
+        return frozenset()
+    return frozenset(str(name) for name, value in env.items() if "${" in str(value))
 
 
 def get_environment(project: LoadedProject, name: str) -> EnvironmentConfig:

@@ -23,6 +23,7 @@ still confirm afterwards that the database they gave was the one used (see
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +34,12 @@ from opsctl.database.urls import to_libpq, to_sqlalchemy
 #: The placeholders a ``database_env`` value may use, filled from the database URL's parts.
 URL_PLACEHOLDERS = ("url", "sqlalchemy_url", "host", "port", "user", "password", "database")
 DEFAULT_DATABASE_ENV: dict[str, str] = {"DATABASE_URL": "{url}"}
+#: Names that hold a database's location or credentials, in the conventions services follow.
+DATABASE_SETTING = re.compile(
+    r"^(?:PG(?:HOST|HOSTADDR|PORT|USER|PASSWORD|DATABASE|SERVICE|SERVICEFILE)"
+    r"|POSTGRES(?:QL)?_\w+|\w*DATABASE_(?:URL|URI|DSN|HOST|PORT|NAME|USER|PASSWORD)\w*"
+    r"|SQLALCHEMY_DATABASE_\w+|(?:\w+_)?DB_(?:URL|URI|DSN|HOST|PORT|NAME|USER|PASSWORD))$"
+)
 
 
 def placeholders(template: str) -> list[str]:
@@ -76,13 +83,22 @@ def service_environment(
     """The environment for the service's process: ``base``, then ``extra``, then the database.
 
     The database variables come last, so neither the caller's environment nor ``service.env``
-    can point the service at another database than the one opsctl gave it.
+    can point the service at another database than the one opsctl gave it; and a database
+    setting of ``base`` that the wiring does not set (``POSTGRES_HOST`` in a CI job whose
+    service reads ``DATABASE_URL``) is left out: it names the caller's database, never opsctl's.
     """
     environment = {**base, **extra}
     if database_url is not None:
         template = DEFAULT_DATABASE_ENV if database_env is None else database_env
+        for name in unwired_in(base, set(template) | set(extra)):
+            del environment[name]
         environment.update(database_variables(template, database_url))
     return environment
+
+
+def unwired_in(environment: Mapping[str, str], wired: set[str]) -> list[str]:
+    """The database settings of ``environment`` that the wiring (``wired``) does not set."""
+    return [name for name in environment if DATABASE_SETTING.match(name) and name not in wired]
 
 
 def dotenv_files(root: Path) -> list[Path]:

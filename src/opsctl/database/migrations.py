@@ -83,22 +83,30 @@ def upgrade_to_head(project: LoadedProject, ini: Path, database_url: str) -> Non
     service = project.config.service
     alembic = AlembicProject(ini, database_env=service.database_env, service_env=service.env)
     heads = set(alembic.script.get_heads())
-    try:
-        with alembic.runner(project.root, database_url) as runner:
-            runner.upgrade("heads")
-    except StepError as error:
-        raise DatabaseError(f"migrations failed: {mask_text(error.described)}") from None
+    fix = "set service.database_env in opsctl.yaml to the variables its settings read"
     engine = sa.create_engine(to_sqlalchemy(database_url), poolclass=sa.pool.NullPool)
     try:
+        with alembic.runner(project.root, database_url) as runner:
+            # env.py with no revision to run only makes its version table: if that did not
+            # land in opsctl's database, no migration may run on whatever env.py reached
+            runner.prepare()
+            with engine.connect() as connection:
+                if not alembic.has_version_table(connection):
+                    raise DatabaseError(
+                        f"env.py connects to another database than the one opsctl gave it: {fix}"
+                    )
+            runner.upgrade("heads")
         with engine.connect() as connection:
             found = set(connection.exec_driver_sql(_VERSIONS).scalars())
-    except sa.exc.SQLAlchemyError:
-        found = set()
+    except StepError as error:
+        raise DatabaseError(f"migrations failed: {mask_text(error.described)}") from None
+    except sa.exc.SQLAlchemyError as error:
+        message = mask_text(str(error).splitlines()[0])
+        raise DatabaseError(f"could not read the version table: {message}") from None
     finally:
         engine.dispose()
     if found != heads:
         raise DatabaseError(
             "env.py did not migrate the database opsctl gave it (its version table holds "
-            f"{sorted(found) or 'nothing'}, not the heads {sorted(heads)}): set "
-            "service.database_env in opsctl.yaml to the variables its settings read"
+            f"{sorted(found) or 'nothing'}, not the heads {sorted(heads)}): {fix}"
         )

@@ -81,16 +81,22 @@ def run_tool(
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
-    while reader.is_alive():
-        reader.join(_POLL_S)
-        elapsed = time.monotonic() - started
-        if cancelled.is_set() or elapsed > timeout_s:
-            # the whole group, SIGKILL after the grace: a child that ignores SIGTERM must not
-            # outlive a tool reported as stopped
-            stop_group(process)
-            reader.join(5)
-            why = "cancelled" if cancelled.is_set() else f"timed out after {timeout_s:g} s"
-            raise ToolStoppedError(f"{label} {why}")
+    try:
+        while reader.is_alive():
+            reader.join(_POLL_S)
+            elapsed = time.monotonic() - started
+            if cancelled.is_set() or elapsed > timeout_s:
+                # the whole group, SIGKILL after the grace: a child that ignores SIGTERM must
+                # not outlive a tool reported as stopped
+                stop_group(process)
+                reader.join(5)
+                why = "cancelled" if cancelled.is_set() else f"timed out after {timeout_s:g} s"
+                raise ToolStoppedError(f"{label} {why}")
+    except BaseException:
+        # Ctrl-C in this thread: the tool runs in its own session, so the terminal's SIGINT
+        # never reached it; it must not go on running on a database about to be dropped
+        stop_group(process)
+        raise
     return ToolRun(
         returncode=process.returncode,
         stdout=outputs.get("stdout", ""),

@@ -7,12 +7,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opsctl.init import rendering
 from opsctl.init.files import PlannedFile, plan, validate
 from opsctl.init.inspection import Inspection
 from opsctl.init.rendering import COMPLEX_MS, SIMPLE_MS
 from opsctl.load.declared import declared_operations
+
+if TYPE_CHECKING:
+    from opsctl.config.models import LoadedProject
+    from opsctl.definition_of_done import DefinitionOfDone
 
 
 @dataclass
@@ -188,13 +193,14 @@ def draft(
 
 
 def _measure_coverage(
-    project: object, done: object, notes: list[str], progress: Callable[[str], None]
+    project: LoadedProject,
+    done: DefinitionOfDone,
+    notes: list[str],
+    progress: Callable[[str], None],
 ) -> float | None:
-    from opsctl.config.models import LoadedProject
     from opsctl.gates.coverage.gate import CoverageGate
     from opsctl.gates.interface import GateContext, Status
 
-    assert isinstance(project, LoadedProject)
     environment = project.config.environments["local"]
     context = GateContext(
         project=project,

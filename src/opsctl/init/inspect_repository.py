@@ -6,9 +6,8 @@ import os
 import re
 from pathlib import Path
 
-from opsctl.config.service_wiring import dotenv_files, dotenv_keys
-from opsctl.gates.coverage.wiring import DATABASE_SETTING
-from opsctl.init import project_files, service_code
+from opsctl.config.service_wiring import DATABASE_SETTING, dotenv_files, dotenv_keys
+from opsctl.init import project_files, repository_files, service_code
 from opsctl.init.inspection import Inspection
 
 _EXAMPLE_FILES = (".env", ".env.example", ".env.sample", "env.example", "alembic.ini")
@@ -35,10 +34,8 @@ def inspect_repository(root: Path) -> Inspection:
 def _tests_build_schema(root: Path) -> bool:
     """Whether the tests create their tables themselves (``create_all``, Alembic commands)."""
     pattern = re.compile(r"create_all|alembic|upgrade\(|pytest_alembic")
-    for path in root.rglob("*.py"):
+    for path in repository_files.walk(root):
         parts = set(path.relative_to(root).parts)
-        if ".venv" in parts or "node_modules" in parts:
-            continue
         in_tests = bool(parts & {"tests", "test"}) or path.name.startswith(("test", "conftest"))
         if in_tests and pattern.search(path.read_text(encoding="utf-8", errors="replace")):
             return True

@@ -326,7 +326,7 @@ def _task(
     note = ""
     if placeholders:
         note = f"placeholder {', '.join(placeholders)}: use values that exist under load"
-    return _Task(name, base + url, "", auth is not None), note
+    return _Task(name, base + url, "", bool(alternatives)), note  # it really needs the token
 
 
 def _parameters(

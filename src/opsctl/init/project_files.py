@@ -7,11 +7,11 @@ import re
 import tomllib
 from pathlib import Path
 
+from opsctl.init import repository_files
 from opsctl.init.inspection import Inspection
 
 #: Locks the security gate reads, best first: the one `init` picks when there are several.
 LOCK_ORDER = ("pylock.toml", "uv.lock", "poetry.lock")
-_SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
 
 
 def project_name(root: Path) -> str:
@@ -100,13 +100,7 @@ def find_tests(inspection: Inspection) -> None:
     """The test command: pytest with its own configuration, or on the tests folder found."""
     root = inspection.root
     configured = _pytest_configured(root)
-    folders = [
-        path
-        for path in sorted(root.glob("**/test*"))
-        if path.is_dir()
-        and path.name in ("tests", "test")
-        and not _SKIPPED_DIRS & set(path.relative_to(root).parts)
-    ]
+    folders = repository_files.folders(root, {"tests", "test"})
     if configured is not None:
         inspection.tests = ["python", "-m", "pytest"]
         inspection.has_tests = True

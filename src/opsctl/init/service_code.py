@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opsctl.gates.coverage.wiring import DATABASE_SETTING
+from opsctl.config.service_wiring import DATABASE_SETTING
+from opsctl.init import repository_files
 from opsctl.init.inspection import Inspection
 
 APP_CLASSES = {"FastAPI": "fastapi", "Starlette": "starlette", "Flask": "flask"}
@@ -21,7 +22,6 @@ GRAPHQL_LIBRARIES = ("ariadne", "strawberry", "graphene")
 #: Settings that limit how often one client may call (the load generator is one client).
 RATE_LIMIT_SETTING = re.compile(r"RATE_?LIMIT(?!ED)|THROTTL")
 _ENVIRONMENT_NAME = re.compile(r"[A-Z][A-Z0-9_]{2,}")
-_SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
 _TEST_DIRS = {"tests", "test"}
 _FACTORY_NAMES = ("create_app", "make_app", "get_app", "app_factory", "build_app")
 _PART_TEMPLATES = (
@@ -45,9 +45,9 @@ def service_modules(root: Path) -> list[Module]:
     """The service's Python modules that parse, tests and Alembic revisions left out."""
     modules = []
     base = root / "src" if (root / "src").is_dir() else root
-    for path in sorted(root.rglob("*.py")):
+    for path in repository_files.walk(root):
         parts = set(path.relative_to(root).parts)
-        if parts & _SKIPPED_DIRS or parts & _TEST_DIRS or "versions" in parts:
+        if parts & _TEST_DIRS or "versions" in parts:
             continue
         if path.name.startswith("test_") or path.name == "conftest.py":
             continue

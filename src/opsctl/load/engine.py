@@ -303,11 +303,6 @@ class OpenModelEngine:
         )
 
 
-#: A response with this status or above is a failed request, unless ``load.error_status``
-#: says otherwise.
-ERROR_STATUS = DEFAULT_ERROR_STATUS
-
-
 def status_failure(exception: BaseException) -> bool:
     """Whether Locust failed the request for its HTTP status alone (not the scenario).
 
@@ -323,7 +318,7 @@ def status_failure(exception: BaseException) -> bool:
     )
 
 
-def response_error(response: Any, error_status: int = ERROR_STATUS) -> str | None:
+def response_error(response: Any, error_status: int = DEFAULT_ERROR_STATUS) -> str | None:
     """Why a response that the user class let pass is still a failure, or None.
 
     Judged here, for every user class (a plain ``HttpUser`` posting to a GraphQL endpoint

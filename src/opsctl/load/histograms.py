@@ -163,7 +163,14 @@ class OperationStats:
 
 
 #: Below this many arrivals the CPU cost per arrival is start-up noise, not a calibration.
-MIN_ARRIVALS_FOR_COST = 50
+CALIBRATION_ARRIVALS = 100
+
+
+def generator_capacity(arrivals: int, cpu_s: float) -> float | None:
+    """Arrivals/s one generator process can drive with a whole core (None: too few to tell)."""
+    if arrivals < CALIBRATION_ARRIVALS or cpu_s <= 0:
+        return None
+    return arrivals / cpu_s
 
 
 @dataclass
@@ -206,11 +213,9 @@ class RunData:
         """The longest single freeze of a generator's event loop (lag probe maximum)."""
         return float(self.lag.get_max_value()) / 1000.0 if self.lag.get_total_count() else 0.0
 
-    def cpu_ms_per_arrival(self) -> float | None:
-        """The generators' CPU cost of one arrival on this machine (None: too few to tell)."""
-        if self.arrivals < MIN_ARRIVALS_FOR_COST or self.cpu_s <= 0:
-            return None
-        return self.cpu_s * 1000.0 / self.arrivals
+    def generator_capacity(self) -> float | None:
+        """What one generator drives here with the scenario's code, arrivals/s (None: unknown)."""
+        return generator_capacity(self.arrivals, self.cpu_s)
 
     def largest_start_delay_ms(self) -> float:
         """The latest an arrival began after its due time, without waiting for a busy user."""

@@ -24,13 +24,11 @@ from typing import IO, Any
 
 from opsctl.errors import DependencyError, InterruptedByUser
 from opsctl.load.engine_names import DEFAULT_ERROR_STATUS
-from opsctl.load.histograms import RunData
+from opsctl.load.histograms import RunData, generator_capacity
 from opsctl.load.spec import GeneratorSpec, parse_protocol_line
 
 READY_TIMEOUT_S = 75.0  # longer than the coordinator's wait for remote workers
 START_MARGIN_S = 0.3
-#: After this many arrivals a generator's CPU per arrival is a calibration, not start-up noise.
-CALIBRATION_ARRIVALS = 100
 
 
 class GeneratorOverloadedError(DependencyError):
@@ -76,13 +74,11 @@ class Progress:
         """
         for worker, latest in sorted(self.per_worker.items()):
             arrivals, cpu_s = int(latest.get("arrivals", 0)), float(latest.get("cpu_s", 0.0))
-            if arrivals < CALIBRATION_ARRIVALS or cpu_s <= 0:
-                continue
-            capacity = arrivals / cpu_s  # arrivals per second of one whole core
-            if rate_per_generator > capacity:
+            capacity = generator_capacity(arrivals, cpu_s)
+            if capacity is not None and rate_per_generator > capacity:
                 return (
                     f"refused after {arrivals} arrivals: the scenario costs generator {worker} "
-                    f"{cpu_s * 1000 / arrivals:.1f} ms of CPU per arrival on this machine, so "
+                    f"{1000 / capacity:.1f} ms of CPU per arrival on this machine, so "
                     f"one process sustains about {capacity:.0f} arrivals/s, below the "
                     f"{rate_per_generator:.0f}/s asked of each: add generators (load.workers) "
                     "or lower the rate"

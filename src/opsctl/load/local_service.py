@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from opsctl.gates.interface import GateContext
 from opsctl.gates.load.settings import LoadSettings
-from opsctl.serving.service import MULTIPROC_VARIABLE, ServeOptions, serve, started_service
+from opsctl.serving.service import MULTIPROC_VARIABLE, ServeOptions, started_service
 
 __all__ = ["MULTIPROC_VARIABLE", "local_service", "serve_options"]
 
@@ -29,19 +29,3 @@ def local_service(context: GateContext, settings: LoadSettings) -> Iterator[str]
     """Yield the base URL of a freshly started, seeded service; stop it and drop its data after."""
     with started_service(context, serve_options(settings)) as url:
         yield url
-
-
-@contextlib.contextmanager
-def _serve(
-    context: GateContext, settings: LoadSettings, *, database_url: str | None
-) -> Iterator[str]:
-    with serve(context, serve_options(settings), database_url=database_url) as url:
-        yield url
-
-
-@contextlib.contextmanager
-def _metrics_directory(settings: LoadSettings) -> Iterator[dict[str, str]]:
-    from opsctl.serving.service import metrics_directory
-
-    with metrics_directory(settings.server_workers, settings.service_environment) as variables:
-        yield variables

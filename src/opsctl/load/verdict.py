@@ -106,15 +106,14 @@ def run_problems(data: RunData, *, max_lag_ms: float, max_stall_ms: float) -> li
             f"a generator froze for {stall:.0f} ms (> {max_stall_ms:g} ms): its pause would be "
             "charged to the service as latency"
         )
-    cost = data.cpu_ms_per_arrival()
-    if cost is not None and data.workers:
-        capacity = 1000.0 / cost  # arrivals/s one process can drive with a whole core
+    capacity = data.generator_capacity()
+    if capacity is not None and data.workers:
         asked = data.target_rate / data.workers
         if asked > CAPACITY_SHARE * capacity:
             problems.append(
-                f"the scenario costs its generator {cost:.1f} ms of CPU per arrival here: one "
-                f"process sustains about {capacity:.0f} arrivals/s, and each was asked for "
-                f"{asked:.0f}/s (over {CAPACITY_SHARE:.0%} of it): add generators "
+                f"the scenario costs its generator {1000 / capacity:.1f} ms of CPU per arrival "
+                f"here: one process sustains about {capacity:.0f} arrivals/s, and each was "
+                f"asked for {asked:.0f}/s (over {CAPACITY_SHARE:.0%} of it): add generators "
                 "(load.workers) or lower the rate"
             )
     delay = data.largest_start_delay_ms()
@@ -173,9 +172,8 @@ def evaluate(
             passed=data.lag_p99_ms() <= settings.max_generator_lag_ms,
         ),
     ]
-    cost = data.cpu_ms_per_arrival()
-    if cost is not None and data.workers:
-        capacity = 1000.0 / cost
+    capacity = data.generator_capacity()
+    if capacity is not None and data.workers:
         asked = data.target_rate / data.workers
         measurements.append(
             Measurement(

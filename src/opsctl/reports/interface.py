@@ -19,6 +19,7 @@ import datetime as dt
 import os
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -146,9 +147,10 @@ class VerifyRun:
         )
 
 
-def environment_masker(environment: EnvironmentConfig) -> SecretMasker:
-    """A masker for the secrets of ``environment``: its database and Redis URLs."""
-    masker = SecretMasker()
+def environment_masker(environment: EnvironmentConfig, secrets: Iterable[str] = ()) -> SecretMasker:
+    """A masker for the secrets of ``environment`` (its database and Redis URLs), and
+    ``secrets`` (the project's ``service.env`` values taken from the environment)."""
+    masker = SecretMasker(secrets)
     for url in (environment.database_url, environment.redis_url):
         if url is not None:  # "embedded" has no password: nothing is registered
             masker.add_url(url.get_secret_value())

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from opsctl.errors import ConfigError, DependencyError
-from opsctl.processes import stop_process
-from opsctl.serving.service import project_environment, wait_ready
+from opsctl.processes import stop_group
+from opsctl.serving.service import SERVICE_GRACE_S, project_environment, wait_ready
 
 if TYPE_CHECKING:
     from opsctl.config.models import LoadedProject
@@ -59,7 +59,11 @@ def serve_in_foreground(
             key="service.app",
         )
     try:
-        process = subprocess.Popen(command, cwd=project.root, env=environment)
+        # its own process group: a wrapper (sh -c, poetry run) and uvicorn's workers are
+        # stopped with it, never left holding the port
+        process = subprocess.Popen(
+            command, cwd=project.root, env=environment, start_new_session=True
+        )
     except OSError as error:
         raise DependencyError(f"cannot start {command[0]}: {error.strerror}") from error
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
@@ -71,4 +75,4 @@ def serve_in_foreground(
         if code != 0:
             raise DependencyError(f"the service exited with status {code}", hint="see above")
     finally:
-        stop_process(process)
+        stop_group(process, grace=SERVICE_GRACE_S)

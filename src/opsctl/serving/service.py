@@ -29,13 +29,15 @@ from typing import IO, TYPE_CHECKING, Any
 
 from opsctl.errors import ConfigError, DependencyError
 from opsctl.gates.interface import GateContext
-from opsctl.processes import stop_process
+from opsctl.processes import stop_group
 
 if TYPE_CHECKING:
     from opsctl.config.models import LoadedProject
 
 READY_TIMEOUT_S = 90.0
 READY_PATHS = ("/readyz", "/healthz", "/")
+#: How long a served app gets to shut down cleanly on SIGTERM before it is killed.
+SERVICE_GRACE_S = 15.0
 #: prometheus-client's multiprocess mode: one directory shared by the service's workers.
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 #: Replaced, in environment values, by one random secret per run.
@@ -208,8 +210,13 @@ def _run_service(
     log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
     context.progress(f"{options.progress_label}: starting {described}")
     try:
-        process = subprocess.Popen(
-            command, cwd=project.root, env=environment, stdout=log, stderr=subprocess.STDOUT
+        process = subprocess.Popen(  # its own group: stopped whole, wrapper and workers
+            command,
+            cwd=project.root,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     except OSError as error:
         log.close()
@@ -219,7 +226,7 @@ def _run_service(
         wait_ready(process, url, log)
         yield url
     finally:
-        stop_process(process)
+        stop_group(process, grace=SERVICE_GRACE_S)
         log.close()
 
 
@@ -239,8 +246,9 @@ def wait_ready(process: subprocess.Popen[bytes], url: str, log: IO[bytes] | None
 def _is_ready(httpx: Any, url: str) -> bool:
     """A 200 from the first health path the service has; without any, an answer from ``/``.
 
-    A health path that exists but does not answer 200 (503 while starting) is waited for; a
-    service with no health path at all (404 on each) is up once it answers ``/`` below 500.
+    A health path that answers 5xx (503 while starting) is waited for; one that is missing or
+    not a health path here (404, or a 401/302 of a login wall in front of it) is passed over,
+    and a service with none is up once it answers ``/`` below 500.
     """
     for path in READY_PATHS:
         try:
@@ -249,7 +257,7 @@ def _is_ready(httpx: Any, url: str) -> bool:
             return False
         if status == 200:
             return True
-        if path != "/" and status != 404:
+        if path != "/" and status >= 500:
             return False  # the service has this health path, and it says not ready
         if path == "/":
             return bool(status < 500)

@@ -114,3 +114,22 @@ def test_show_prints_the_resolved_definition_of_done_on_request(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     shown = yaml.safe_load(result.stdout)
     assert shown["coverage"]["total"] == 80 and shown["security"] is None
+
+
+def test_service_env_values_from_the_environment_are_secrets_everywhere(tmp_path: Path) -> None:
+    from opsctl.config.project import get_environment, load_project
+    from opsctl.reports.interface import environment_masker
+
+    (tmp_path / "opsctl.yaml").write_text(
+        "service:\n  name: svc\n  env:\n    SECRET_KEY: ${DEMO_SECRET}\n    APP_MODE: testing\n"
+        "environments:\n  local: {url: 'http://127.0.0.1:9'}\n"
+    )
+    env = {"DEMO_SECRET": "s3cr3t-from-env-42"}
+    result = invoke(["--config", str(tmp_path / "opsctl.yaml"), "config", "show"], env=env)
+    assert result.exit_code == 0, result.output
+    shown = yaml.safe_load(result.stdout)["service"]["env"]
+    assert shown == {"SECRET_KEY": "***", "APP_MODE": "testing"}  # written in the file: shown
+    assert "s3cr3t-from-env-42" not in result.output
+    project = load_project(tmp_path / "opsctl.yaml", environ=env)
+    masker = environment_masker(get_environment(project, "local"), project.secret_values)
+    assert masker.text("a test printed s3cr3t-from-env-42") == "a test printed ***"

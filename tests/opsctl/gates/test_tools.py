@@ -53,6 +53,24 @@ def test_a_stopped_tool_leaves_no_process_behind(tmp_path: Path, how: str) -> No
     assert time.monotonic() - started < 10
 
 
+def test_ctrl_c_while_a_tool_runs_stops_its_whole_group(tmp_path: Path) -> None:
+    # the tool runs in its own session: the terminal's SIGINT reaches only opsctl
+    import _thread
+
+    pid_file = tmp_path / "child.pid"
+    command = [sys.executable, "-c", _TOOL_WITH_STUBBORN_CHILD, str(pid_file)]
+
+    def press_ctrl_c_once_the_child_runs() -> None:
+        if wait_for(pid_file.exists, 20):
+            _thread.interrupt_main()
+
+    threading.Thread(target=press_ctrl_c_once_the_child_runs, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        run_tool(command, cwd=tmp_path, timeout_s=60, cancelled=threading.Event())
+    child = int(pid_file.read_text())
+    assert wait_for(lambda: not pid_alive(child), 5), f"child {child} outlived Ctrl-C"
+
+
 def test_a_finished_tool_returns_its_output(tmp_path: Path) -> None:
     run = run_tool(
         [sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr)"],

@@ -110,3 +110,18 @@ def test_url_templates_and_the_load_window() -> None:
     assert database_env(names, "postgres://u@h/db")[0] == {"DATABASE_URL": "{url}"}
     # each operation expects twice min_samples (100) at 20/s, and never under 30 s
     assert [load_duration_s(n) for n in (1, 3, 10)] == [30, 30, 100]
+
+
+def test_a_virtualenv_of_any_name_is_not_read_as_the_service(tmp_path: Path) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "__init__.py").write_text("")
+    (tmp_path / "svc" / "main.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    site = tmp_path / "env" / "lib" / "python3.11" / "site-packages"
+    (site / "other" / "tests").mkdir(parents=True)
+    (tmp_path / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (site / "other" / "api.py").write_text("from fastapi import FastAPI\napp = FastAPI()\n")
+    (site / "other" / "tests" / "test_db.py").write_text("metadata.create_all(engine)\n")
+    found = inspect_repository(tmp_path)
+    assert (found.app, found.app_framework) == ("svc.main:app", "flask")
+    assert found.source == ["svc"]
+    assert not found.has_tests  # the installed package's tests are not the service's

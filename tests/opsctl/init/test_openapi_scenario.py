@@ -175,6 +175,24 @@ def test_an_api_key_header_scheme_sends_the_token_in_its_header(tmp_path: Path) 
     ruff(tmp_path, draft.source)
 
 
+def test_a_token_only_writes_need_does_not_stop_the_read_only_user(tmp_path: Path) -> None:
+    # FastAPI's usual OAuth2 layout: the scheme exists, but the GETs drafted need no token
+    doc = document(
+        {
+            "/items": get(),
+            "/items/new": {"post": {"security": [{"bearer": []}], "responses": {"200": {}}}},
+        },
+        components={"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    )
+    draft = scenario_from_openapi(doc, service_name="shop")
+
+    assert draft.operations == ["GET /items"]
+    assert "raise RuntimeError" not in draft.source  # the token is optional here
+    assert "} if token else {}" in draft.source
+    assert not any("refuses to start without it" in note for note in draft.notes)
+    ruff(tmp_path, draft.source)
+
+
 def test_operations_needing_a_scheme_it_cannot_send_are_skipped(tmp_path: Path) -> None:
     doc = document(
         {"/admin": get(), "/open": get(security=[{}])},

@@ -93,3 +93,14 @@ def test_service_start_runs_the_whole_command_with_host_and_port(tmp_path: Path)
     config = project(tmp_path, {"start": start})
     with started_service(gate_context(config, environment="local"), ServeOptions()) as url:
         assert httpx.get(f"{url}/readyz", timeout=10).json()["kind"] == "starlette"
+
+
+def test_a_start_command_behind_a_wrapper_is_stopped_whole(tmp_path: Path) -> None:
+    # `sh -c "... &  wait"` as a Makefile or `poetry run` would: SIGTERM to the wrapper alone
+    # would leave the server holding the port
+    server = f"{sys.executable} -m uvicorn apps:instance --host {{host}} --port {{port}}"
+    config = project(tmp_path, {"start": ["sh", "-c", f"{server} & wait"]})
+    with started_service(gate_context(config, environment="local"), ServeOptions()) as url:
+        assert httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/readyz", timeout=2)

@@ -61,12 +61,10 @@ def publish(
 
 
 def environment_secrets(context: GateContext) -> SecretMasker:
-    """A masker for the environment's database and Redis URLs, as the reports use."""
-    masker = SecretMasker()
-    for url in (context.environment.database_url, context.environment.redis_url):
-        if url is not None:
-            masker.add_url(url.get_secret_value())
-    return masker
+    """The secrets the reports mask: the environment's URLs, the secret ``service.env`` values."""
+    from opsctl.reports.interface import environment_masker
+
+    return environment_masker(context.environment, context.project.secret_values)
 
 
 def _remove(path: Path) -> None:

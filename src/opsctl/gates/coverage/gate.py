@@ -59,10 +59,13 @@ class CoverageGate(Gate):
             tempfile.TemporaryDirectory(prefix="opsctl-coverage-") as workdir,
             _database(context) as database_url,
         ):
+            environ = test_environment(context, database_url)
+            # before anything of the service runs, its env.py included: it must not be able
+            # to reach a database of its own
+            wiring = DatabaseWiring.check(context, environ, database_url, result)
             if database_url is not None and settings.migrate:
                 _migrate(context, database_url)
-            environ = test_environment(context, database_url)
-            wiring = DatabaseWiring.check(context, environ, database_url, result)
+                wiring = wiring.recounted()  # the migration's sessions are not the tests'
             context.progress("running the tests under coverage")
             tests = run_tests(
                 test_command=project.config.service.tests,

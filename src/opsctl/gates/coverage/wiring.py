@@ -14,21 +14,21 @@ the gate never runs on a data database:
 
 from __future__ import annotations
 
-import re
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from opsctl.config.service_wiring import dotenv_files, dotenv_keys, overridden_dotenv_keys
+from opsctl.config.service_wiring import (
+    DATABASE_SETTING,
+    dotenv_files,
+    dotenv_keys,
+    overridden_dotenv_keys,
+    unwired_in,
+)
 from opsctl.database.usage import database_activity
 from opsctl.gates.interface import GateContext, GateError, GateResult
 
-#: Names that hold a database's location or credentials, in the conventions services follow.
-DATABASE_SETTING = re.compile(
-    r"^(?:PG(?:HOST|HOSTADDR|PORT|USER|PASSWORD|DATABASE|SERVICE|SERVICEFILE)"
-    r"|POSTGRES(?:QL)?_\w+|\w*DATABASE_(?:URL|URI|DSN|HOST|PORT|NAME|USER|PASSWORD)\w*"
-    r"|SQLALCHEMY_DATABASE_\w+|(?:\w+_)?DB_(?:URL|URI|DSN|HOST|PORT|NAME|USER|PASSWORD))$"
-)
 # The server counts a session when its backend reports statistics, at the latest when it exits,
 # which may be a moment after the test process closed the connection.
 _SETTLE_S = 0.5
@@ -86,11 +86,8 @@ class DatabaseWiring:
 
         service = context.project.config.service
         wired = set(service.database_env or DEFAULT_DATABASE_ENV) | set(service.env)
-        removed = [
-            name for name in list(environment) if DATABASE_SETTING.match(name) and name not in wired
-        ]
-        for name in removed:
-            del environment[name]
+        # service_environment() left these out of every process of the service: say so
+        removed = unwired_in(os.environ, wired)
         if removed:
             result.details["environment_removed"] = removed
         root = context.project.root
@@ -110,6 +107,12 @@ class DatabaseWiring:
         result.details["database"] = "throwaway database"
         result.details["database_env"] = sorted(service.database_env or DEFAULT_DATABASE_ENV)
         return cls(database_url, database_activity(database_url))
+
+    def recounted(self) -> DatabaseWiring:
+        """The same database, its sessions counted again (after opsctl's own setup used it)."""
+        if self.database_url is None:
+            return self
+        return DatabaseWiring(self.database_url, database_activity(self.database_url))
 
     def confirm(self, result: GateResult, *, tests_passed: bool) -> None:
         """Make the result incomplete if no test connected to the throwaway database.

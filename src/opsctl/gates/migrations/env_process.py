@@ -98,7 +98,7 @@ def worker_environment(
         database_url=database_url,
     )
     if session_options:
-        existing = os.environ.get("PGOPTIONS", "")
+        existing = environment.get("PGOPTIONS", "")  # service.env's, else the caller's
         environment["PGOPTIONS"] = f"{existing} {session_options}".strip()
     return environment
 

@@ -11,6 +11,7 @@ from tests.opsctl.init.services import copy_service, developer_database, untouch
 
 from opsctl.config.project import get_environment, load_project
 from opsctl.definition_of_done import load_definition_of_done
+from opsctl.errors import OpsctlError
 from opsctl.gates.coverage.gate import CoverageGate
 from opsctl.gates.coverage.wiring import DATABASE_SETTING, unwired_settings
 from opsctl.gates.interface import GateContext, GateError, Status
@@ -172,3 +173,34 @@ def test_coverage_migrate_gives_tests_that_expect_a_schema_the_migrated_database
     else:
         assert result.status is Status.FAILED
         assert result.details["failing_tests"]
+
+
+def test_the_callers_database_settings_never_reach_the_migrations_of_coverage_migrate(
+    tmp_path: Path, postgres_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a CI job exports POSTGRES_* for its own database; the service's env.py reads them, but
+    # opsctl.yaml wires only DATABASE_URL (the default): the migration must not reach that job's
+    # database before the tests' checks ever run
+    monkeypatch.setenv("FIXTURE_DATABASE_URL", postgres_server_url)
+    with developer_database(postgres_server_url, "item") as developer:
+        root = items_service(tmp_path, developer.parts, wiring='  migrations: "alembic.ini"\n')
+        dotenv = root / ".env"
+        dotenv.write_text(
+            "".join(
+                line + "\n"
+                for line in dotenv.read_text().splitlines()
+                if not line.startswith("POSTGRES_")
+            )
+        )
+        parts = developer.parts
+        for key, part in (
+            ("SERVER", "host"),
+            ("PORT", "port"),
+            ("USER", "user"),
+            ("DB", "database"),
+        ):
+            monkeypatch.setenv(f"POSTGRES_{key}", parts[part])
+        (root / "checks" / "definition-of-done.yaml").write_text("coverage: {migrate: true}\n")
+        with untouched(developer), pytest.raises(OpsctlError) as error:
+            CoverageGate().run(context_for(root))
+    assert "migrations failed" in str(error.value) or "another database" in str(error.value)

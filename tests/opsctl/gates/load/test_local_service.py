@@ -20,8 +20,9 @@ from tests.opsctl.gates.load.conftest import gate_context
 from opsctl.config.project import load_project
 from opsctl.database.migrations import upgrade_to_head
 from opsctl.gates.load.settings import LoadSettings
-from opsctl.load.local_service import MULTIPROC_VARIABLE, _metrics_directory, _serve
+from opsctl.load.local_service import MULTIPROC_VARIABLE, serve_options
 from opsctl.load.server_metrics import ALL, MetricsScraper
+from opsctl.serving.service import metrics_directory, serve
 
 REPOSITORY = Path(__file__).resolve().parents[4]
 METRIC = "graphql_request_duration_seconds"
@@ -77,7 +78,8 @@ def test_two_server_workers_count_every_request_and_the_directory_is_removed_aft
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
 
-    with _serve(context, settings(server_workers=2), database_url=database_url) as url:
+    options = serve_options(settings(server_workers=2))
+    with serve(context, options, database_url=database_url) as url:
         (directory,) = scratch.glob("opsctl-load-metrics-*")
         deadline = time.monotonic() + 20
         while len(list(directory.glob("gauge_livesum_*.db"))) < 2:  # both workers started
@@ -97,18 +99,20 @@ def test_two_server_workers_count_every_request_and_the_directory_is_removed_aft
 
 
 def test_one_server_worker_needs_no_metrics_directory() -> None:
-    with _metrics_directory(settings(server_workers=1)) as environment:
+    one = settings(server_workers=1)
+    with metrics_directory(one.server_workers, one.service_environment) as environment:
         assert environment == {}
 
 
 def test_a_directory_in_service_environment_is_used_as_given(tmp_path: Path) -> None:
     own = settings(server_workers=2, service_environment={MULTIPROC_VARIABLE: str(tmp_path)})
-    with _metrics_directory(own) as environment:
+    with metrics_directory(own.server_workers, own.service_environment) as environment:
         assert environment == {}  # service_environment itself passes the variable on
 
 
 def test_several_workers_get_a_fresh_directory_removed_afterwards() -> None:
-    with _metrics_directory(settings(server_workers=3)) as environment:
+    three = settings(server_workers=3)
+    with metrics_directory(three.server_workers, three.service_environment) as environment:
         directory = Path(environment[MULTIPROC_VARIABLE])
         assert directory.is_dir()
         assert not list(directory.iterdir())

@@ -350,8 +350,9 @@ def test_env_py_that_migrates_another_database_is_incomplete(
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # database_url is a throwaway database standing in for "the environment's data database"
-    monkeypatch.setenv("FIXTURE_OTHER_DATABASE_URL", database_url.replace("://", "+psycopg://"))
+    # database_url is a throwaway database standing in for "the environment's data database";
+    # under a name no database setting has (those are not passed on to env.py at all)
+    monkeypatch.setenv("FIXTURE_ELSEWHERE", database_url.replace("://", "+psycopg://"))
 
     result = run_gate(make_project("env_ignores_connection"))
 
