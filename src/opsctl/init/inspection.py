@@ -31,6 +31,7 @@ class Inspection:
     has_tests: bool = False
     tests_expect_schema: bool = False  # migrations, and no create_all/alembic in the tests
     migrations: str | None = None  # alembic.ini, relative to root
+    migration_scripts: str | None = None  # its script_location (env.py, versions/), relative
     revisions: list[Path] = field(default_factory=list)
     metadata: str | None = None
     seed: str | None = None  # an opsctl seed plan, 'module:attribute'

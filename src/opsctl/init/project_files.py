@@ -174,6 +174,8 @@ def find_alembic(inspection: Inspection) -> Path | None:
         )
         return None
     inspection.migrations = ini.relative_to(root).as_posix()
+    if scripts.resolve().is_relative_to(root):
+        inspection.migration_scripts = scripts.resolve().relative_to(root).as_posix()
     inspection.uses_database = True
     inspection.revisions = sorted((scripts / "versions").glob("*.py"))
     inspection.note("migrations", f"Alembic, {len(inspection.revisions)} revision(s)", ini)

@@ -100,6 +100,14 @@ def definition_of_done(inspection: Inspection, ratchet: Ratchet) -> str:
         if inspection.tests_expect_schema:
             lines.append("  # the tests create no tables of their own: migrate to head first")
             lines.append("  migrate: true")
+        scripts = inspection.migration_scripts
+        if scripts and any(
+            scripts == part or scripts.startswith(part.rstrip("/") + "/")
+            for part in inspection.source
+        ):
+            lines.append("  # env.py and the revisions are the migrations gate's to judge")
+            lines.append("  # (every file omitted is reported)")
+            lines.append(f'  omit: ["{scripts}/**"]')
         if ratchet.coverage_total is None:
             lines.append("  # no floor yet: the tests must pass and coverage is reported;")
             lines.append("  # `opsctl init --measure` measures it and sets the floor")

@@ -21,6 +21,7 @@ def test_fastapi_template_layout() -> None:
     assert found.api == "openapi"
     assert found.source == ["app"]
     assert found.migrations == "alembic.ini" and len(found.revisions) == 2
+    assert found.migration_scripts == "app/alembic"  # under the source: coverage omits it
     assert found.metadata == "app.models:SQLModel.metadata"
     assert found.lock == "requirements.txt"
     assert found.database_env == {

@@ -24,7 +24,9 @@ from opsctl.gates.coverage.thresholds import (
     Ratio,
     diff_ratio,
     file_ratio,
+    is_omitted,
     line_ranges,
+    omit_from_report,
     path_ratio,
     total_ratio,
 )
@@ -139,6 +141,7 @@ def _migrate(context: GateContext, database_url: str) -> None:
 def _judge_numbers(
     context: GateContext, settings: CoverageSettings, report: dict[str, Any], result: GateResult
 ) -> None:
+    _omit(settings, report, result)
     files: dict[str, Any] = report["files"]
     result.details["files_measured"] = len(files)
     total = total_ratio(report)
@@ -156,6 +159,28 @@ def _judge_numbers(
     _worst_files(settings, files, result)
 
 
+def _omit(settings: CoverageSettings, report: dict[str, Any], result: GateResult) -> None:
+    """Leave out what ``coverage.omit`` names, saying every time how much it left out."""
+    if not settings.omit:
+        return
+    omitted = omit_from_report(report, settings.omit)
+    result.details["omitted"] = omitted
+    for glob, names in omitted.items():
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        result.findings.append(
+            Finding(
+                rule="coverage/omitted",
+                message=(
+                    f"coverage.omit '{glob}': {len(names)} file(s) not judged ({shown})"
+                    if names
+                    else f"coverage.omit '{glob}' matches no file of service.source"
+                ),
+                severity=Severity.WARNING,
+                help="omitted code is judged by no coverage threshold: keep the list short",
+            )
+        )
+
+
 def _judge_diff(
     context: GateContext, settings: CoverageSettings, report: dict[str, Any], result: GateResult
 ) -> None:
@@ -168,6 +193,9 @@ def _judge_diff(
         result.reasons.append(f"diff coverage not measured: {error}")
         result.measurements.append(Measurement("diff coverage", None, settings.diff, "%"))
         return
+    changes = {
+        path: lines for path, lines in changes.items() if not is_omitted(path, settings.omit)
+    }
     coverage_of_diff = diff_ratio(changes, report, root)
     result.details["diff"] = {
         "base": ref,

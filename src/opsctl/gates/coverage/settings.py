@@ -21,6 +21,11 @@ class CoverageSettings(StrictModel):
         default_factory=dict,
         description="Glob -> minimum coverage of the files it matches, taken together.",
     )
+    omit: list[str] = Field(
+        default_factory=list,
+        description="Globs of files under service.source not judged (Alembic revisions, which"
+        " the migrations gate judges); every file they leave out is reported.",
+    )
     diff: Percent | None = Field(
         default=None, description="Minimum coverage of the lines changed since --base."
     )

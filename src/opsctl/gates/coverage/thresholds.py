@@ -89,6 +89,27 @@ def files_matching(glob: str, files: Iterable[str]) -> list[str]:
     return sorted(file for file in files if pattern.match(file))
 
 
+def omit_from_report(report: dict[str, Any], globs: Iterable[str]) -> dict[str, list[str]]:
+    """Take the files each glob matches out of ``report``, totals included; glob -> files."""
+    files: dict[str, Any] = report["files"]
+    totals: dict[str, Any] = report["totals"]
+    omitted: dict[str, list[str]] = {}
+    for glob in globs:
+        omitted[glob] = files_matching(glob, files)
+        for name in omitted[glob]:
+            for key, value in files.pop(name)["summary"].items():
+                if isinstance(value, int) and isinstance(totals.get(key), int):
+                    totals[key] -= value
+    ratio = total_ratio(report)
+    totals["percent_covered"] = 100.0 * ratio.covered / ratio.total if ratio.total else 100.0
+    totals.pop("percent_covered_display", None)
+    return omitted
+
+
+def is_omitted(path: str, globs: Iterable[str]) -> bool:
+    return any(files_matching(glob, [path]) for glob in globs)
+
+
 def path_ratio(glob: str, report: Mapping[str, Any]) -> tuple[Ratio, list[str]]:
     files = report["files"]
     matched = files_matching(glob, files)

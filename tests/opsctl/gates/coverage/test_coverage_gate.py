@@ -69,6 +69,27 @@ def test_below_total_fails_and_names_the_missing_lines_and_branches(tmp_path: Pa
     assert f"total coverage {value:.2f}% < 80.00%" in result.summary
 
 
+def test_omitted_files_leave_the_numbers_and_are_named_every_run(tmp_path: Path) -> None:
+    root = copy_fixture("below_total", tmp_path)
+    (root / "checks" / "definition-of-done.yaml").write_text(
+        "coverage:\n  total: 1\n  omit: ['src/calc/unused.py', 'src/legacy/**']\n"
+    )
+    before = measurement(run_gate(copy_fixture("below_total", tmp_path / "all")), "total coverage")
+    result = run_gate(root)
+    value, passed = measurement(result, "total coverage")
+    assert passed is True and value is not None and before[0] is not None and value > before[0]
+    assert result.details["omitted"] == {
+        "src/calc/unused.py": ["src/calc/unused.py"],
+        "src/legacy/**": [],
+    }
+    assert "src/calc/unused.py" not in [w["file"] for w in result.details["worst_files"]]
+    warnings = sorted(f.message for f in result.findings if f.rule == "coverage/omitted")
+    assert warnings == [
+        "coverage.omit 'src/calc/unused.py': 1 file(s) not judged (src/calc/unused.py)",
+        "coverage.omit 'src/legacy/**' matches no file of service.source",
+    ]
+
+
 def test_one_path_below_its_threshold_fails_although_the_total_passes(tmp_path: Path) -> None:
     result = run_gate(copy_fixture("below_path", tmp_path))
     assert result.status is Status.FAILED
