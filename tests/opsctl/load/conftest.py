@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,11 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
+from tests.opsctl.cli.helpers import free_port
+from tests.opsctl.gates.load.conftest import gate_context, write_project
 
-from opsctl.config.project import get_environment, load_project
-from opsctl.definition_of_done import load_definition_of_done
-from opsctl.gates.interface import GateContext
+__all__ = ["gate_context", "write_project"]  # the load gate's helpers, for the REST tests
 
 REST_SERVICE = Path(__file__).resolve().parents[2] / "fixtures" / "load" / "rest_service"
 TOKEN = "rest-fixture-token"
@@ -35,17 +33,10 @@ def rest_app_module() -> ModuleType:
     return module
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def rest_service() -> Iterator[str]:
     """Base URL of the REST fixture under uvicorn (one process, 127.0.0.1); stopped after."""
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [
@@ -88,31 +79,6 @@ def rest_service() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
-
-
-def write_project(root: Path, url: str, load: dict[str, Any]) -> Path:
-    """A project whose 'fixture' environment points at ``url``; returns opsctl.yaml's path."""
-    (root / "checks").mkdir(parents=True, exist_ok=True)
-    config = {
-        "service": {"name": "rest-fixture"},
-        "environments": {"fixture": {"url": url, "protected": False}},
-    }
-    (root / "opsctl.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    (root / "checks" / "definition-of-done.yaml").write_text(
-        yaml.safe_dump({"load": load}, sort_keys=False), encoding="utf-8"
-    )
-    return root / "opsctl.yaml"
-
-
-def gate_context(config_path: Path) -> GateContext:
-    project = load_project(config_path)
-    return GateContext(
-        project=project,
-        definition_of_done=load_definition_of_done(project),
-        environment_name="fixture",
-        environment=get_environment(project, "fixture"),
-        options={"reports_dir": str(config_path.parent / "reports")},
-    )
 
 
 def load_section(scenario: Path, **overrides: Any) -> dict[str, Any]:

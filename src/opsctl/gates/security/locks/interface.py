@@ -43,6 +43,13 @@ class LockedPackage:
         return self.not_auditable is None and self.version is not None
 
 
+def index_entry(name: str, version: str | None, line: int | None) -> LockedPackage:
+    """A lock entry that comes from the package index: auditable once the lock pins it."""
+    return LockedPackage(
+        name, version, line, None if version is not None else "no version in the lock"
+    )
+
+
 @dataclass
 class LockFile:
     kind: str  # "requirements", "uv.lock", "poetry.lock", "pylock.toml"

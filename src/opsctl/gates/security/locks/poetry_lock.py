@@ -14,6 +14,7 @@ from opsctl.gates.security.locks.interface import (
     LockError,
     LockFile,
     array_of_tables,
+    index_entry,
     load_toml,
 )
 
@@ -35,8 +36,6 @@ def read(path: Path, shown: str) -> LockFile:
             lock.packages.append(
                 LockedPackage(name, version, line, f"{kind} source {where}: not on the index")
             )
-        elif version is None:
-            lock.packages.append(LockedPackage(name, None, line, "no version in the lock"))
         else:
-            lock.packages.append(LockedPackage(name, version, line))
+            lock.packages.append(index_entry(name, version, line))
     return lock

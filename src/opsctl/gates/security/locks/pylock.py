@@ -13,6 +13,7 @@ from opsctl.gates.security.locks.interface import (
     LockedPackage,
     LockFile,
     array_of_tables,
+    index_entry,
     load_toml,
 )
 
@@ -34,8 +35,6 @@ def read(path: Path, shown: str) -> LockFile:
             lock.packages.append(
                 LockedPackage(name, version, line, f"{source} source {where}: not on the index")
             )
-        elif version is None:
-            lock.packages.append(LockedPackage(name, None, line, "no version in the lock"))
         else:
-            lock.packages.append(LockedPackage(name, version, line))
+            lock.packages.append(index_entry(name, version, line))
     return lock

@@ -20,6 +20,7 @@ from opsctl.gates.security.locks.interface import (
     LockError,
     LockFile,
     array_of_tables,
+    index_entry,
     load_toml,
 )
 
@@ -52,8 +53,6 @@ def read(path: Path, shown: str) -> LockFile:
             lock.packages.append(
                 LockedPackage(name, version, line, f"unknown source kind {kind!r}")
             )
-        elif version is None:
-            lock.packages.append(LockedPackage(name, None, line, "no version in the lock"))
         else:
-            lock.packages.append(LockedPackage(name, version, line))
+            lock.packages.append(index_entry(name, version, line))
     return lock
