@@ -22,6 +22,10 @@ def main() -> int:
         port=settings.port,
         access_log=False,  # our own JSON line per request replaces it
         server_header=False,
+        # The app derives the client address from TRUSTED_PROXIES (middleware.client_address);
+        # uvicorn's own rewrite would believe X-Forwarded-For from 127.0.0.1 by default.
+        proxy_headers=False,
+        forwarded_allow_ips=[],
         log_level=settings.log_level.lower(),
     )
     return 0

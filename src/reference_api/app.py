@@ -1,4 +1,8 @@
-"""The application factory: ``uvicorn --factory reference_api.app:create_app``.
+"""The application factory: ``uvicorn --factory --no-proxy-headers reference_api.app:create_app``.
+
+(``--no-proxy-headers``: the app derives the client address itself, from ``TRUSTED_PROXIES``;
+without the flag uvicorn believes ``X-Forwarded-For`` from loopback, which
+``middleware.client_address`` then has to undo.)
 
 ``create_app`` wires configuration, middleware and routes; the lifespan opens the database
 pool (and closes it and Redis on shutdown). Nothing happens at import time.
@@ -11,6 +15,7 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
@@ -18,22 +23,25 @@ from starlette.routing import Route
 from reference_api.cache.interface import MembershipCache, NoMembershipCache
 from reference_api.cache.redis import RedisMembershipCache
 from reference_api.config import Settings
-from reference_api.context import AppState
 from reference_api.database import create_engine
 from reference_api.graphql_api.endpoint import create_graphql_app
 from reference_api.logs import configure_logging
 from reference_api.metrics import Metrics
 from reference_api.middleware.authentication import AuthenticationMiddleware
+from reference_api.middleware.client_address import ClientAddress, parse_networks
+from reference_api.middleware.error_shield import ErrorShieldMiddleware, http_error_handler
 from reference_api.middleware.rate_limit import RateLimitMiddleware
 from reference_api.middleware.request_guard import RequestGuardMiddleware
 from reference_api.middleware.request_log import RequestLogMiddleware
 from reference_api.middleware.security_headers import SecurityHeadersMiddleware
 from reference_api.operations import healthz, metrics_endpoint, readyz
+from reference_api.ratelimit.failover import FailoverRateLimiter
 from reference_api.ratelimit.interface import RateLimiter
 from reference_api.ratelimit.memory import MemoryRateLimiter
 from reference_api.ratelimit.redis import RedisRateLimiter
-from reference_api.services.passwords import PasswordService
-from reference_api.services.tokens import TokenService
+from reference_api.security.passwords import PasswordService
+from reference_api.security.tokens import TokenService
+from reference_api.state import AppState
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -54,7 +62,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         memory_cost_kib=settings.argon2_memory_cost_kib,
         parallelism=settings.argon2_parallelism,
     )
-    redis_client = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+    redis_client = (
+        aioredis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+            socket_timeout=settings.redis_timeout_seconds,
+            # One try: the limits and the cache must answer fast or step aside, not retry.
+            retry=None,
+        )
+        if settings.redis_url
+        else None
+    )
     rate_limiter: RateLimiter
     membership_cache: MembershipCache
     if redis_client is not None:
@@ -67,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     else:
         rate_limiter = MemoryRateLimiter()
         membership_cache = NoMembershipCache()
+    password_limiter = FailoverRateLimiter(rate_limiter, MemoryRateLimiter())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -82,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             passwords=passwords,
             tokens=tokens,
             rate_limiter=rate_limiter,
+            password_limiter=password_limiter,
             membership_cache=membership_cache,
         )
         try:
@@ -99,8 +119,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
     ]
     middleware = [
-        Middleware(RequestLogMiddleware, metrics=metrics),
+        Middleware(
+            RequestLogMiddleware,
+            metrics=metrics,
+            client_address=ClientAddress(parse_networks(settings.trusted_proxies)),
+        ),
         Middleware(SecurityHeadersMiddleware, production=settings.is_production),
+        Middleware(ErrorShieldMiddleware, metrics=metrics),
         Middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
@@ -109,7 +134,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         ),
-        Middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics),
+        Middleware(
+            RequestGuardMiddleware,
+            max_body_bytes=settings.max_body_bytes,
+            metrics=metrics,
+            production=settings.is_production,
+        ),
         Middleware(AuthenticationMiddleware, tokens=tokens),
         Middleware(
             RateLimitMiddleware,
@@ -120,6 +150,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics=metrics,
         ),
     ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error_handler(metrics)},
+    )
     app.state.metrics = metrics
     return app

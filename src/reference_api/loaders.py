@@ -18,9 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reference_api.cache.interface import MembershipCache, MembershipCacheError
 from reference_api.dataloader import DataLoader
-from reference_api.models import Role, comments, memberships, projects, tasks, users, workspaces
-from reference_api.services.pagination import PageRequest
-from reference_api.services.records import (
+from reference_api.domain.pagination import PageRequest
+from reference_api.domain.records import (
     CommentRecord,
     MembershipRecord,
     ProjectRecord,
@@ -28,6 +27,7 @@ from reference_api.services.records import (
     UserRecord,
     WorkspaceRecord,
 )
+from reference_api.models import Role, comments, memberships, projects, tasks, users, workspaces
 
 logger = logging.getLogger(__name__)
 

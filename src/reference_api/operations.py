@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from reference_api.context import AppState
 from reference_api.metrics import Metrics
+from reference_api.state import AppState
 
 MIGRATIONS_DIRECTORY = Path(__file__).resolve().parent / "migrations"
 READINESS_TIMEOUT_SECONDS = 5.0

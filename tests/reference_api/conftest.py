@@ -27,10 +27,11 @@ from tests.reference_api.helpers import (
 
 from opsctl.database.throwaway import throwaway_database
 from reference_api.config import Settings
-from reference_api.context import AppState, RequestContext
+from reference_api.context import RequestContext
 from reference_api.database import to_sqlalchemy_url
 from reference_api.middleware.request_context import RequestInfo
 from reference_api.models import metadata
+from reference_api.state import AppState
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 

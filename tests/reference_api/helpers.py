@@ -25,12 +25,13 @@ from starlette.applications import Starlette
 from reference_api.app import create_app
 from reference_api.cache.interface import NoMembershipCache
 from reference_api.config import Settings
-from reference_api.context import AppState, RequestContext
+from reference_api.context import RequestContext
 from reference_api.database import create_engine
 from reference_api.logs import LOGGER_NAME, JsonFormatter
 from reference_api.ratelimit.memory import MemoryRateLimiter
-from reference_api.services.passwords import PasswordService
-from reference_api.services.tokens import TokenService
+from reference_api.security.passwords import PasswordService
+from reference_api.security.tokens import TokenService
+from reference_api.state import AppState
 
 #: Cheap argon2 for tests only: production defaults take ~50 ms per hash by design.
 TEST_ENVIRONMENT = {
@@ -225,6 +226,7 @@ def build_state(settings: Settings, **overrides: object) -> AppState:
             refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
         ),
         "rate_limiter": MemoryRateLimiter(),
+        "password_limiter": MemoryRateLimiter(),
         "membership_cache": NoMembershipCache(),
     }
     fields.update(overrides)

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from reference_api.config import Settings, SettingsError
 from reference_api.database import to_sqlalchemy_url
 from reference_api.metrics import Metrics
+from reference_api.middleware.client_address import ClientAddress
 from reference_api.middleware.request_guard import RequestGuardMiddleware
 from reference_api.middleware.request_log import RequestLogMiddleware
 from reference_api.middleware.security_headers import SecurityHeadersMiddleware
@@ -62,22 +63,24 @@ async def echo_body(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def test_guard_counts_streamed_bodies_without_a_length() -> None:
-    guard = RequestGuardMiddleware(echo_body, max_body_bytes=10, metrics=Metrics())
+    guard = RequestGuardMiddleware(echo_body, max_body_bytes=20, metrics=Metrics())
     json_type = {"content-type": "application/json"}
     small: list[Message] = [
-        {"type": "http.request", "body": b"12345", "more_body": True},
-        {"type": "http.request", "body": b"678", "more_body": False},
+        {"type": "http.request", "body": b'{"query"', "more_body": True},
+        {"type": "http.request", "body": b':"{a}"}', "more_body": False},
     ]
     sent = await _call(guard, _scope(json_type), small)
     assert sent[0]["status"] == 200
-    assert sent[1]["body"] == b"12345678"
-    large: list[Message] = [{"type": "http.request", "body": b"123456", "more_body": True}] * 2
+    assert sent[1]["body"] == b'{"query":"{a}"}'
+    large: list[Message] = [
+        {"type": "http.request", "body": b"123456789012", "more_body": True}
+    ] * 2
     assert (await _call(guard, _scope(json_type), large))[0]["status"] == 413
     bad_length = {**json_type, "content-length": "ten"}
     assert (await _call(guard, _scope(bad_length), small))[0]["status"] == 413
-    # A client that goes away mid-body: the app sees what arrived, nothing hangs.
-    cut: list[Message] = [{"type": "http.request", "body": b"123", "more_body": True}]
-    assert (await _call(guard, _scope(json_type), cut))[1]["body"] == b"123"
+    # A client that goes away mid-body: what arrived is not JSON, refused; nothing hangs.
+    cut: list[Message] = [{"type": "http.request", "body": b'{"qu', "more_body": True}]
+    assert (await _call(guard, _scope(json_type), cut))[0]["status"] == 400
 
 
 async def test_non_http_scopes_pass_through_untouched() -> None:
@@ -93,7 +96,7 @@ async def test_non_http_scopes_pass_through_untouched() -> None:
         raise AssertionError("a lifespan pass-through does not answer")
 
     for middleware in (
-        RequestLogMiddleware(app, metrics=Metrics()),
+        RequestLogMiddleware(app, metrics=Metrics(), client_address=ClientAddress(())),
         SecurityHeadersMiddleware(app, production=True),
     ):
         await middleware({"type": "lifespan"}, nothing, ignore)
@@ -110,7 +113,7 @@ async def test_memory_rate_limiter_forgets_old_windows(monkeypatch: pytest.Monke
 
 
 def test_settings_validation_messages_name_the_variable() -> None:
-    base = {"DATABASE_URL": "postgresql://x/y"}
+    base = {"DATABASE_URL": "postgresql://x/y", "APP_ENV": "development"}
     with pytest.raises(SettingsError, match="JWT_ALGORITHM: Value error, must be one of"):
         Settings.from_environ({**base, "JWT_ALGORITHM": "none"})
     with pytest.raises(SettingsError, match="JWT_SECRET must be at least 64"):

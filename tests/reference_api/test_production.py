@@ -15,7 +15,8 @@ from tests.reference_api.helpers import (
 from reference_api.app import create_app
 from reference_api.config import Settings, SettingsError
 
-STRONG_SECRET = "k" * 48
+#: A secret as ``secrets.token_urlsafe(32)`` makes one (fixed so that runs are repeatable).
+STRONG_SECRET = "-SzlwZI0UF4q5rF1zhlnobcYKlKpkW5THQXBUyje7ps"
 
 
 def _production(database_url: str) -> Settings:

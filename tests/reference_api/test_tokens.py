@@ -13,7 +13,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from tests.reference_api.helpers import Api, error_codes
 
 from reference_api.config import Settings
-from reference_api.services.tokens import TokenService
+from reference_api.security.tokens import TokenService
 
 ME = "{ me { id } }"
 

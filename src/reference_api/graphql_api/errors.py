@@ -2,7 +2,7 @@
 
 Every error carries ``extensions.code`` and ``extensions.requestId``:
 
-* service errors (``reference_api.services.errors``) keep their message and code, plus
+* service errors (``reference_api.domain.errors``) keep their message and code, plus
   ``field`` for ``BAD_USER_INPUT`` and ``retryAfter`` for ``RATE_LIMITED``;
 * errors outside resolvers (syntax, validation, limits, variable coercion) are
   ``BAD_USER_INPUT``; in production their "Did you mean ...?" hints are removed;
@@ -19,9 +19,9 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from reference_api.domain.errors import BadUserInputError, RateLimitedError, ServiceError
 from reference_api.metrics import Metrics
 from reference_api.middleware.request_context import request_id_var
-from reference_api.services.errors import BadUserInputError, RateLimitedError, ServiceError
 
 logger = logging.getLogger("reference_api.errors")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reference_api.domain.errors import UnauthenticatedError
 from reference_api.middleware.request_context import request_info
-from reference_api.services.errors import UnauthenticatedError
-from reference_api.services.tokens import TokenService
+from reference_api.security.tokens import TokenService
 
 
 class AuthenticationMiddleware:

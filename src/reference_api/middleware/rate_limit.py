@@ -1,8 +1,9 @@
-"""Rate limits on ``/graphql`` per client IP and per signed-in user (429 when exceeded).
+"""Rate limits on ``/graphql`` per client address (IPv6 by /64) and per signed-in user.
 
-``logIn`` has its own, stricter limit in ``services.auth`` (each aliased attempt counts).
-If the limiter's backend is down we let requests through: the limits protect availability,
-so they must not become the outage.
+Password attempts (``logIn``, ``signUp``) have their own, stricter limits in
+``services.auth``, which fail closed. These general limits fail open: if the limiter's
+backend is down (it answers within ``REDIS_TIMEOUT_SECONDS``) requests go through, because
+the limits protect availability and must not become the outage.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from reference_api.metrics import Metrics
 from reference_api.middleware.request_context import request_info
 from reference_api.middleware.responses import error_response
 from reference_api.ratelimit.interface import RateLimiter, RateLimiterError
+from reference_api.ratelimit.keys import address_bucket
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         info = request_info(scope)
-        checks = [(f"ip:{info.client_ip}", self.per_ip)]
+        checks = [(f"ip:{address_bucket(info.client_ip)}", self.per_ip)]
         if info.viewer_id is not None:
             checks.append((f"user:{info.viewer_id}", self.per_user))
         for key, limit in checks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,17 +21,19 @@ KNOWN_ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
 class RequestLogMiddleware:
     """Assign the request id (``X-Request-ID``), time the request, log it, record metrics."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: Metrics, client_address: Callable[[Scope], str]
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.client_address = client_address
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = new_request_id(Headers(scope=scope).get("x-request-id"))
-        client = scope.get("client")
-        info = RequestInfo(request_id=request_id, client_ip=client[0] if client else "unknown")
+        info = RequestInfo(request_id=request_id, client_ip=self.client_address(scope))
         scope.setdefault("state", {})["request_info"] = info
         token = request_id_var.set(request_id)
         status = 500

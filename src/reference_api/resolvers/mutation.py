@@ -6,16 +6,16 @@ from typing import Any
 
 from ariadne import MutationType
 
-from reference_api.resolvers._info import Info, context_of
-from reference_api.services import auth, comments, projects, tasks, workspaces
-from reference_api.services.auth import AuthPayload
-from reference_api.services.records import (
+from reference_api.domain.records import (
     CommentRecord,
     MembershipRecord,
     ProjectRecord,
     TaskRecord,
     WorkspaceRecord,
 )
+from reference_api.resolvers._info import Info, context_of
+from reference_api.services import auth, comments, projects, tasks, workspaces
+from reference_api.services.auth import AuthPayload
 
 mutation = MutationType()
 

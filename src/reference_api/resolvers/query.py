@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from ariadne import QueryType
 
-from reference_api.resolvers._info import Info, context_of
-from reference_api.services import auth, projects, tasks, workspaces
-from reference_api.services.pagination import Connection, page_request
-from reference_api.services.records import (
+from reference_api.domain.pagination import Connection, page_request
+from reference_api.domain.records import (
     ProjectRecord,
     TaskRecord,
     UserRecord,
     WorkspaceRecord,
 )
+from reference_api.resolvers._info import Info, context_of
+from reference_api.services import auth, projects, tasks, workspaces
 
 query = QueryType()
 

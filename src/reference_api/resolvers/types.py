@@ -6,12 +6,9 @@ from typing import Any
 
 from ariadne import ObjectType
 
-from reference_api.models import Role, TaskStatus
-from reference_api.resolvers._info import Info, context_of
-from reference_api.services import access, comments, projects, tasks, workspaces
-from reference_api.services.errors import NotFoundError
-from reference_api.services.pagination import Connection, Edge, PageInfo, page_request
-from reference_api.services.records import (
+from reference_api.domain.errors import NotFoundError
+from reference_api.domain.pagination import Connection, Edge, PageInfo, page_request
+from reference_api.domain.records import (
     CommentRecord,
     MembershipRecord,
     ProjectRecord,
@@ -19,6 +16,9 @@ from reference_api.services.records import (
     UserRecord,
     WorkspaceRecord,
 )
+from reference_api.models import Role, TaskStatus
+from reference_api.resolvers._info import Info, context_of
+from reference_api.services import access, comments, projects, tasks, workspaces
 
 workspace_type = ObjectType("Workspace")
 membership_type = ObjectType("Membership")

@@ -1,4 +1,5 @@
-"""Business logic: plain async functions over a ``RequestContext``, free of GraphQL and HTTP.
+"""Business logic: plain async functions over a ``Caller`` (``services.caller``), free of
+GraphQL and HTTP.
 
 Resolvers call these and nothing else; tests call them directly as unit tests.
 """

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 
-from reference_api.context import RequestContext
+from reference_api.domain.errors import ForbiddenError, NotFoundError
 from reference_api.models import Role
-from reference_api.services.errors import ForbiddenError, NotFoundError
+from reference_api.services.caller import Caller
 
 #: Roles that may create and change projects, tasks and comments.
 WRITER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
@@ -19,12 +19,12 @@ WRITER_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
 ADMIN_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 
 
-async def viewer_role(ctx: RequestContext, workspace_id: uuid.UUID) -> Role | None:
+async def viewer_role(ctx: Caller, workspace_id: uuid.UUID) -> Role | None:
     """The viewer's role in the workspace, ``None`` if they are not a member (or signed out)."""
     return await ctx.loaders.viewer_roles.load(workspace_id)
 
 
-async def require_member(ctx: RequestContext, workspace_id: uuid.UUID, *, what: str) -> Role:
+async def require_member(ctx: Caller, workspace_id: uuid.UUID, *, what: str) -> Role:
     """The viewer's role, or ``NotFoundError`` naming ``what`` the client asked for."""
     ctx.require_viewer()
     role = await viewer_role(ctx, workspace_id)
@@ -33,7 +33,7 @@ async def require_member(ctx: RequestContext, workspace_id: uuid.UUID, *, what: 
     return role
 
 
-async def require_writer(ctx: RequestContext, workspace_id: uuid.UUID, *, what: str) -> Role:
+async def require_writer(ctx: Caller, workspace_id: uuid.UUID, *, what: str) -> Role:
     """Like :func:`require_member`, and ``ForbiddenError`` for viewers."""
     role = await require_member(ctx, workspace_id, what=what)
     if role not in WRITER_ROLES:
@@ -41,7 +41,7 @@ async def require_writer(ctx: RequestContext, workspace_id: uuid.UUID, *, what: 
     return role
 
 
-async def require_admin(ctx: RequestContext, workspace_id: uuid.UUID, *, what: str) -> Role:
+async def require_admin(ctx: Caller, workspace_id: uuid.UUID, *, what: str) -> Role:
     """Like :func:`require_member`, and ``ForbiddenError`` unless OWNER or ADMIN."""
     role = await require_member(ctx, workspace_id, what=what)
     if role not in ADMIN_ROLES:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
 
+from reference_api.domain.errors import BadUserInputError
 from reference_api.models import Role, TaskPriority, TaskStatus
 from reference_api.models.identity import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from reference_api.models.tracker import (
@@ -18,7 +19,6 @@ from reference_api.models.tracker import (
     TEXT_MAX_LENGTH,
 )
 from reference_api.models.workspaces import WORKSPACE_NAME_MAX_LENGTH
-from reference_api.services.errors import BadUserInputError
 
 # Deliberately simple: one "@", a dot in the domain, no spaces. Deliverability is proven by
 # sending mail, not by a regular expression.

@@ -6,16 +6,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from reference_api.context import RequestContext
+from reference_api.domain.errors import NotFoundError
+from reference_api.domain.pagination import Connection, PageRequest
+from reference_api.domain.records import ProjectRecord, TaskRecord, WorkspaceRecord, as_uuid
 from reference_api.models import TaskStatus, projects
 from reference_api.services import access
-from reference_api.services.errors import NotFoundError
+from reference_api.services.caller import Caller
 from reference_api.services.inputs import CreateProjectInput, parse_input
-from reference_api.services.pagination import Connection, PageRequest
-from reference_api.services.records import ProjectRecord, TaskRecord, WorkspaceRecord, as_uuid
 
 
-async def get_project(ctx: RequestContext, project_id: Any) -> ProjectRecord:
+async def get_project(ctx: Caller, project_id: Any) -> ProjectRecord:
     """A project in one of the viewer's workspaces; any other is ``NotFoundError``."""
     ctx.require_viewer()
     project = await ctx.loaders.projects.load(as_uuid(project_id, field="id"))
@@ -25,7 +25,7 @@ async def get_project(ctx: RequestContext, project_id: Any) -> ProjectRecord:
     return project
 
 
-async def create_project(ctx: RequestContext, data: dict[str, Any]) -> ProjectRecord:
+async def create_project(ctx: Caller, data: dict[str, Any]) -> ProjectRecord:
     """Create a project; VIEWERs may not."""
     request = parse_input(CreateProjectInput, data)
     await access.require_writer(ctx, request.workspace_id, what="workspace")
@@ -46,7 +46,7 @@ async def create_project(ctx: RequestContext, data: dict[str, Any]) -> ProjectRe
     return project
 
 
-async def workspace_of(ctx: RequestContext, project: ProjectRecord) -> WorkspaceRecord:
+async def workspace_of(ctx: Caller, project: ProjectRecord) -> WorkspaceRecord:
     """The workspace of a project the viewer can see."""
     workspace = await ctx.loaders.workspaces.load(project.workspace_id)
     if workspace is None:  # pragma: no cover - the FK guarantees it
@@ -55,7 +55,7 @@ async def workspace_of(ctx: RequestContext, project: ProjectRecord) -> Workspace
 
 
 def tasks(
-    ctx: RequestContext,
+    ctx: Caller,
     project: ProjectRecord,
     page: PageRequest,
     status: TaskStatus | None = None,

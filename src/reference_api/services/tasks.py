@@ -7,26 +7,26 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from reference_api.context import RequestContext
-from reference_api.models import memberships, tasks
-from reference_api.services import access
-from reference_api.services.errors import BadUserInputError, NotFoundError
-from reference_api.services.inputs import CreateTaskInput, UpdateTaskInput, parse_input
-from reference_api.services.pagination import Connection, PageRequest
-from reference_api.services.projects import get_project
-from reference_api.services.records import (
+from reference_api.domain.errors import BadUserInputError, NotFoundError
+from reference_api.domain.pagination import Connection, PageRequest
+from reference_api.domain.records import (
     CommentRecord,
     ProjectRecord,
     TaskRecord,
     UserRecord,
     as_uuid,
 )
+from reference_api.models import memberships, tasks
+from reference_api.services import access
+from reference_api.services.caller import Caller
+from reference_api.services.inputs import CreateTaskInput, UpdateTaskInput, parse_input
+from reference_api.services.projects import get_project
 
 #: Fields that may not be set to null (the others: ``assigneeId``, ``dueDate``, may).
 REQUIRED_ON_UPDATE = ("title", "description", "status", "priority")
 
 
-async def get_task(ctx: RequestContext, task_id: Any, *, field: str = "id") -> TaskRecord:
+async def get_task(ctx: Caller, task_id: Any, *, field: str = "id") -> TaskRecord:
     """A task in one of the viewer's workspaces; any other is ``NotFoundError``."""
     ctx.require_viewer()
     task = await ctx.loaders.tasks.load(as_uuid(task_id, field=field))
@@ -39,9 +39,7 @@ async def get_task(ctx: RequestContext, task_id: Any, *, field: str = "id") -> T
     return task
 
 
-async def _writable_task(
-    ctx: RequestContext, task_id: uuid.UUID
-) -> tuple[TaskRecord, ProjectRecord]:
+async def _writable_task(ctx: Caller, task_id: uuid.UUID) -> tuple[TaskRecord, ProjectRecord]:
     task = await get_task(ctx, task_id)
     project = await ctx.loaders.projects.load(task.project_id)
     if project is None:  # pragma: no cover - the FK guarantees it
@@ -51,7 +49,7 @@ async def _writable_task(
 
 
 async def _check_assignee(
-    ctx: RequestContext, project: ProjectRecord, assignee_id: uuid.UUID | None
+    ctx: Caller, project: ProjectRecord, assignee_id: uuid.UUID | None
 ) -> None:
     """Tasks are assigned only to members of their workspace."""
     if assignee_id is None:
@@ -67,7 +65,7 @@ async def _check_assignee(
         raise BadUserInputError("is not a member of this workspace", field="assigneeId")
 
 
-async def create_task(ctx: RequestContext, data: dict[str, Any]) -> TaskRecord:
+async def create_task(ctx: Caller, data: dict[str, Any]) -> TaskRecord:
     """Create a task in a project; VIEWERs may not."""
     request = parse_input(CreateTaskInput, data)
     project = await get_project(ctx, request.project_id)
@@ -89,7 +87,7 @@ async def create_task(ctx: RequestContext, data: dict[str, Any]) -> TaskRecord:
     return task
 
 
-async def update_task(ctx: RequestContext, data: dict[str, Any]) -> TaskRecord:
+async def update_task(ctx: Caller, data: dict[str, Any]) -> TaskRecord:
     """Change the fields the client sent; VIEWERs may not."""
     request = parse_input(UpdateTaskInput, data)
     changes = request.model_dump(include=request.model_fields_set - {"id"})
@@ -119,7 +117,7 @@ async def update_task(ctx: RequestContext, data: dict[str, Any]) -> TaskRecord:
     return updated
 
 
-async def delete_task(ctx: RequestContext, task_id: Any) -> bool:
+async def delete_task(ctx: Caller, task_id: Any) -> bool:
     """Delete a task and its comments; VIEWERs may not."""
     task, _ = await _writable_task(ctx, as_uuid(task_id, field="id"))
     async with ctx.app.engine.begin() as conn:
@@ -128,22 +126,20 @@ async def delete_task(ctx: RequestContext, task_id: Any) -> bool:
     return True
 
 
-async def project_of(ctx: RequestContext, task: TaskRecord) -> ProjectRecord:
+async def project_of(ctx: Caller, task: TaskRecord) -> ProjectRecord:
     project = await ctx.loaders.projects.load(task.project_id)
     if project is None:  # pragma: no cover - the FK guarantees it
         raise NotFoundError("project not found")
     return project
 
 
-async def assignee_of(ctx: RequestContext, task: TaskRecord) -> UserRecord | None:
+async def assignee_of(ctx: Caller, task: TaskRecord) -> UserRecord | None:
     if task.assignee_id is None:
         return None
     return await ctx.loaders.users.load(task.assignee_id)
 
 
-def comments_of(
-    ctx: RequestContext, task: TaskRecord, page: PageRequest
-) -> Connection[CommentRecord]:
+def comments_of(ctx: Caller, task: TaskRecord, page: PageRequest) -> Connection[CommentRecord]:
     """A page of a task's comments (the task was authorized on the way in)."""
     return Connection(
         request=page,

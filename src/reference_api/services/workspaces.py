@@ -10,28 +10,31 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from reference_api.cache.interface import MembershipCacheError
-from reference_api.context import RequestContext
-from reference_api.models import Role, memberships, users, workspaces
-from reference_api.services import access
-from reference_api.services.errors import BadUserInputError, ForbiddenError, NotFoundError
-from reference_api.services.inputs import AddMemberInput, CreateWorkspaceInput, parse_input
-from reference_api.services.pagination import (
+from reference_api.domain.errors import BadUserInputError, ForbiddenError, NotFoundError
+from reference_api.domain.pagination import (
     Connection,
     PageRequest,
     SortKey,
     encode_cursor,
 )
-from reference_api.services.records import (
+from reference_api.domain.records import (
     MembershipRecord,
     ProjectRecord,
     WorkspaceRecord,
     as_uuid,
 )
+from reference_api.models import Role, memberships, users, workspaces
+from reference_api.services import access
+from reference_api.services.auth import charge_account_lookup
+from reference_api.services.caller import Caller
+from reference_api.services.inputs import AddMemberInput, CreateWorkspaceInput, parse_input
 
 logger = logging.getLogger(__name__)
 
+NO_ACCOUNT = "no user has this email; they must sign up first"
 
-async def get_workspace(ctx: RequestContext, workspace_id: Any) -> WorkspaceRecord:
+
+async def get_workspace(ctx: Caller, workspace_id: Any) -> WorkspaceRecord:
     """A workspace the viewer belongs to."""
     ws_id = as_uuid(workspace_id, field="id")
     await access.require_member(ctx, ws_id, what="workspace")
@@ -41,7 +44,7 @@ async def get_workspace(ctx: RequestContext, workspace_id: Any) -> WorkspaceReco
     return workspace
 
 
-def list_workspaces(ctx: RequestContext, page: PageRequest) -> Connection[WorkspaceRecord]:
+def list_workspaces(ctx: Caller, page: PageRequest) -> Connection[WorkspaceRecord]:
     """The viewer's workspaces, in the order they joined them."""
     viewer = ctx.require_viewer()
     # The cursor is the membership's sort key: the index pages by when the viewer joined.
@@ -67,7 +70,7 @@ def list_workspaces(ctx: RequestContext, page: PageRequest) -> Connection[Worksp
 
 
 async def _viewer_workspaces(
-    ctx: RequestContext, viewer: uuid.UUID, page: PageRequest, cursors: dict[uuid.UUID, str]
+    ctx: Caller, viewer: uuid.UUID, page: PageRequest, cursors: dict[uuid.UUID, str]
 ) -> list[WorkspaceRecord]:
     statement = (
         sa.select(
@@ -96,7 +99,7 @@ async def _viewer_workspaces(
     return [WorkspaceRecord.from_row(row) for row in rows]
 
 
-async def create_workspace(ctx: RequestContext, data: dict[str, Any]) -> WorkspaceRecord:
+async def create_workspace(ctx: Caller, data: dict[str, Any]) -> WorkspaceRecord:
     """Create a workspace; the viewer becomes its OWNER."""
     viewer = ctx.require_viewer()
     request = parse_input(CreateWorkspaceInput, data)
@@ -122,16 +125,21 @@ async def create_workspace(ctx: RequestContext, data: dict[str, Any]) -> Workspa
     return workspace
 
 
-async def add_member(ctx: RequestContext, data: dict[str, Any]) -> MembershipRecord:
+async def add_member(ctx: Caller, data: dict[str, Any]) -> MembershipRecord:
     """Add an existing user to a workspace. Only OWNER/ADMIN; only an OWNER adds OWNERs."""
     request = parse_input(AddMemberInput, data)
     role = await access.require_admin(ctx, request.workspace_id, what="workspace")
     if request.role is Role.OWNER and role is not Role.OWNER:
         raise ForbiddenError("only an OWNER can add another OWNER")
+    # Whether an email has an account is public through signUp ("is already registered"),
+    # throttled per address. addMember must be no better an oracle: each lookup is charged
+    # to that same per-address bucket, and its answer for an unknown email is signUp's
+    # information, nothing more (docs: "addMember and account discovery").
+    await charge_account_lookup(ctx)
     async with ctx.app.reader.connect() as conn:
         user_id = await conn.scalar(sa.select(users.c.id).where(users.c.email == request.email))
     if user_id is None:
-        raise BadUserInputError("no user has this email", field="email")
+        raise BadUserInputError(NO_ACCOUNT, field="email")
     async with ctx.app.engine.begin() as conn:
         try:
             row = (
@@ -158,7 +166,7 @@ async def add_member(ctx: RequestContext, data: dict[str, Any]) -> MembershipRec
 
 
 def members(
-    ctx: RequestContext, workspace: WorkspaceRecord, page: PageRequest
+    ctx: Caller, workspace: WorkspaceRecord, page: PageRequest
 ) -> Connection[MembershipRecord]:
     """A page of a workspace's memberships (the workspace was authorized on the way in)."""
     return Connection(
@@ -169,7 +177,7 @@ def members(
 
 
 def projects(
-    ctx: RequestContext, workspace: WorkspaceRecord, page: PageRequest
+    ctx: Caller, workspace: WorkspaceRecord, page: PageRequest
 ) -> Connection[ProjectRecord]:
     """A page of a workspace's projects."""
     return Connection(
@@ -179,9 +187,7 @@ def projects(
     )
 
 
-async def _forget_membership(
-    ctx: RequestContext, workspace_id: uuid.UUID, user_id: uuid.UUID
-) -> None:
+async def _forget_membership(ctx: Caller, workspace_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """Invalidate the cached role; if the cache is down the TTL bounds the staleness."""
     try:
         await ctx.app.membership_cache.invalidate(workspace_id, user_id)

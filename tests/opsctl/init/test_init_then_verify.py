@@ -86,7 +86,12 @@ def test_flask_sqlalchemy_database_url_and_poetry_lock(
     root = copy_service("flask_sqlalchemy", tmp_path)
     with developer_database(postgres_server_url, "notes") as developer:
         # the developer's shell exports DATABASE_URL for their own database
-        env = {**gate_environment(postgres_server_url), "DATABASE_URL": developer.url}
+        # as its docs tell a developer: production (the default) needs a real JWT_SECRET
+        env = {
+            **gate_environment(postgres_server_url),
+            "DATABASE_URL": developer.url,
+            "APP_ENV": "development",
+        }
         with untouched(developer):
             done = opsctl(["init", "--yes"], cwd=root, env=env)
             assert done.returncode == 0, done.stderr
@@ -115,7 +120,12 @@ def test_reference_api_layout_is_found_as_its_own_configuration_says(
     for part in ("alembic.ini", "pyproject.toml", "requirements.lock", "tests/conftest.py"):
         shutil.copy(REPOSITORY_ROOT / part, root / part)
     with developer_database(postgres_server_url, "tasks") as developer:
-        env = {**gate_environment(postgres_server_url), "DATABASE_URL": developer.url}
+        # as its docs tell a developer: production (the default) needs a real JWT_SECRET
+        env = {
+            **gate_environment(postgres_server_url),
+            "DATABASE_URL": developer.url,
+            "APP_ENV": "development",
+        }
         with untouched(developer):
             done = opsctl(["init", "--yes"], cwd=root, env=env)
             assert done.returncode == 0, done.stderr
@@ -149,4 +159,4 @@ def test_reference_api_layout_is_found_as_its_own_configuration_says(
         "load": "failed",
     }, verify.stdout[-3000:]
     assert verify.returncode == 1
-    assert "too many log-in attempts" in json.dumps(results["load"])
+    assert "too many password attempts" in json.dumps(results["load"])

@@ -8,11 +8,11 @@ import pytest
 import sqlalchemy as sa
 from tests.reference_api.helpers import ContextFactory
 
-from reference_api.context import AppState
+from reference_api.domain.errors import RateLimitedError, UnauthenticatedError
 from reference_api.models import refresh_tokens, users
+from reference_api.security.passwords import PasswordService
 from reference_api.services import auth
-from reference_api.services.errors import RateLimitedError, UnauthenticatedError
-from reference_api.services.passwords import PasswordService
+from reference_api.state import AppState
 
 PASSWORD = "correct horse battery"
 
@@ -63,8 +63,10 @@ async def test_log_in_limit_per_client_ip(context_for: ContextFactory, state: Ap
     credentials = {"email": "ada@example.test", "password": PASSWORD}
     limit = state.settings.rate_limit_login
     for _ in range(limit):
-        await state.rate_limiter.hit(
-            "login:127.0.0.1", limit=limit, window_seconds=state.settings.rate_limit_window_seconds
+        await state.password_limiter.hit(
+            "password:127.0.0.1",
+            limit=limit,
+            window_seconds=state.settings.rate_limit_window_seconds,
         )
     with pytest.raises(RateLimitedError) as raised:
         await auth.log_in(context_for(None), credentials)

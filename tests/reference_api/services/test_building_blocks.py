@@ -13,17 +13,17 @@ from argon2 import PasswordHasher, Type
 
 from reference_api.config import Settings
 from reference_api.dataloader import DataLoader
-from reference_api.services.errors import BadUserInputError, UnauthenticatedError
-from reference_api.services.inputs import CreateTaskInput, SignUpInput, parse_input
-from reference_api.services.pagination import (
+from reference_api.domain.errors import BadUserInputError, UnauthenticatedError
+from reference_api.domain.pagination import (
     MAX_PAGE_SIZE,
     SortKey,
     decode_cursor,
     encode_cursor,
     page_request,
 )
-from reference_api.services.passwords import PasswordService
-from reference_api.services.tokens import TokenService
+from reference_api.security.passwords import PasswordService
+from reference_api.security.tokens import TokenService
+from reference_api.services.inputs import CreateTaskInput, SignUpInput, parse_input
 
 
 def test_cursors_round_trip_and_refuse_forgeries() -> None:
@@ -80,7 +80,7 @@ async def test_passwords() -> None:
 
 
 async def test_production_passwords_follow_owasp_and_accept_older_hashes() -> None:
-    defaults = Settings(DATABASE_URL="postgresql://unused")
+    defaults = Settings(DATABASE_URL="postgresql://unused", APP_ENV="development")
     passwords = PasswordService(
         time_cost=defaults.argon2_time_cost,
         memory_cost_kib=defaults.argon2_memory_cost_kib,

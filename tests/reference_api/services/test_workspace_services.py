@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from tests.reference_api.helpers import ContextFactory
 
-from reference_api.context import AppState
-from reference_api.models import Role, TaskStatus
-from reference_api.services import access, auth, comments, projects, tasks, workspaces
-from reference_api.services.errors import (
+from reference_api.domain.errors import (
     BadUserInputError,
     ForbiddenError,
     NotFoundError,
     UnauthenticatedError,
 )
-from reference_api.services.pagination import page_request
-from reference_api.services.records import UserRecord
+from reference_api.domain.pagination import page_request
+from reference_api.domain.records import UserRecord
+from reference_api.models import Role, TaskStatus
+from reference_api.services import access, auth, comments, projects, tasks, workspaces
+from reference_api.state import AppState
 
 
 async def _user(context_for: ContextFactory, name: str) -> UserRecord:
@@ -125,14 +127,8 @@ async def test_membership_cache_failures_do_not_fail_requests(
 
     owner = await _user(context_for, "Olivia")
     client = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
-    broken = AppState(
-        settings=state.settings,
-        engine=state.engine,
-        reader=state.reader,
-        passwords=state.passwords,
-        tokens=state.tokens,
-        rate_limiter=state.rate_limiter,
-        membership_cache=RedisMembershipCache(client, prefix="x:", ttl_seconds=1),
+    broken = dataclasses.replace(
+        state, membership_cache=RedisMembershipCache(client, prefix="x:", ttl_seconds=1)
     )
     ctx = RequestContext.create(broken, RequestInfo("t", "127.0.0.1", viewer_id=owner.id))
     workspace = await workspaces.create_workspace(ctx, {"name": "Acme"})

@@ -44,7 +44,11 @@ def reference_api_project(root: Path, server_url: str) -> Path:
     root.mkdir()
     (root / "checks").mkdir()
     config = {
-        "service": {"name": "reference-api", "app": "reference_api.app:create_app"},
+        "service": {
+            "name": "reference-api",
+            "app": "reference_api.app:create_app",
+            "env": {"APP_ENV": "development"},  # production would need a real JWT_SECRET
+        },
         "environments": {"local": {"url": "http://127.0.0.1:9", "database_url": server_url}},
     }
     (root / "opsctl.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")

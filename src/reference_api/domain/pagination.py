@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from reference_api.services.errors import BadUserInputError
+from reference_api.domain.errors import BadUserInputError
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20

@@ -12,6 +12,7 @@ from typing import Any, Self
 
 from sqlalchemy import RowMapping
 
+from reference_api.domain.errors import BadUserInputError
 from reference_api.models import Role, TaskPriority, TaskStatus
 
 
@@ -136,8 +137,6 @@ class CommentRecord:
 
 def as_uuid(value: Any, *, field: str) -> uuid.UUID:
     """A client-supplied ID as a UUID; a malformed one is ``BadUserInputError`` on ``field``."""
-    from reference_api.services.errors import BadUserInputError
-
     if isinstance(value, uuid.UUID):
         return value
     try:

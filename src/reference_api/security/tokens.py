@@ -9,7 +9,7 @@ import uuid
 
 import jwt
 
-from reference_api.services.errors import UnauthenticatedError
+from reference_api.domain.errors import UnauthenticatedError
 
 #: Claims every access token must carry; PyJWT rejects a token missing one.
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "iss", "aud", "jti"]

@@ -1,6 +1,6 @@
 """The errors services raise; each carries the GraphQL ``extensions.code`` clients see.
 
-They are translated into GraphQL errors at one place (``reference_api.graphql.errors``).
+They are translated into GraphQL errors at one place (``reference_api.graphql_api.errors``).
 Anything else escaping a resolver is an unexpected error: logged, and masked in production.
 """
 
