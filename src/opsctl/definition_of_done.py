@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 
 from opsctl.config.loader import load_yaml_model
 from opsctl.config.models import LoadedProject, StrictModel
+from opsctl.gates.api.settings import ApiSettings
 from opsctl.gates.coverage.settings import CoverageSettings
 from opsctl.gates.load.settings import LoadSettings
 from opsctl.gates.migrations.settings import MigrationsSettings
@@ -28,8 +29,9 @@ class DefinitionOfDone(StrictModel):
     security: SecuritySettings | None = Field(default=None, description="Security gate.")
     migrations: MigrationsSettings | None = Field(default=None, description="Migrations gate.")
     load: LoadSettings | None = Field(default=None, description="Load gate.")
+    api: ApiSettings | None = Field(default=None, description="API attack gate.")
 
-    @field_validator("coverage", "security", "migrations", "load", mode="before")
+    @field_validator("coverage", "security", "migrations", "load", "api", mode="before")
     @classmethod
     def _present_sections_have_keys(cls, value: Any) -> Any:
         if value is None:

@@ -1,6 +1,6 @@
 """What a gate is, and what it reports.
 
-A gate judges one part of the Definition of Done (coverage, security, migrations, load). The
+A gate judges one part of the Definition of Done (coverage, security, migrations, load, api). The
 runner (``opsctl.gates.runner``) runs gates concurrently and hands their :class:`GateResult`
 values to the report writers (``opsctl.reports``). A gate never decides the process exit code
 and never prints: it reports progress through :meth:`GateContext.progress` and returns a result.

@@ -16,6 +16,7 @@ GATES: dict[str, str] = {
     "security": "opsctl.gates.security.gate:SecurityGate",
     "load": "opsctl.gates.load.gate:LoadGate",
     "migrations": "opsctl.gates.migrations.gate:MigrationsGate",
+    "api": "opsctl.gates.api.gate:ApiGate",
 }
 
 

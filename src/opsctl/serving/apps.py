@@ -125,10 +125,15 @@ def uvicorn_command(
             wsgi_shim.FACTORY_VARIABLE: "1" if kind is AppKind.WSGI_FACTORY else "0",
         }
         app, factory = "opsctl.serving.wsgi_shim:create_app", ["--factory"]
+    # No proxy stands in front of a service opsctl serves: a forwarded header comes from the
+    # client itself, and uvicorn believes one from 127.0.0.1 by default (its rewrite of the
+    # client address would hand every probe a fresh rate-limit bucket). A service that trusts
+    # such headers in its own code is still seen doing so.
     command = [
         sys.executable, "-m", "uvicorn", *factory, app,
         "--host", host, "--port", str(port), "--workers", str(workers),
         "--log-level", log_level, *([] if access_log else ["--no-access-log"]),
+        "--no-proxy-headers",
     ]  # fmt: skip
     return command, extra
 
