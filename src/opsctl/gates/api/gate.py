@@ -52,8 +52,11 @@ class ApiGate(Gate):
                 extra={"project_root": str(context.project.root)},
             )
             try:
-                baseline = baseline_request_s(target)
-                run_families(context, settings, target, outcome)
+                baseline, unanswered = baseline_request_s(target)
+                if unanswered:  # every probe would "pass" against a service that is not there
+                    outcome.reasons.append(unanswered)
+                else:
+                    run_families(context, settings, target, outcome)
             finally:
                 target.close()
         result = judge(context, settings, outcome, started)
@@ -108,19 +111,33 @@ def run_families(
         outcome.seconds[family] = time.monotonic() - family_started
 
 
-def baseline_request_s(target: ProbeTarget, requests: int = 20) -> float:
-    """Median seconds of a plain request: what the probes' times compare against."""
+def baseline_request_s(target: ProbeTarget, requests: int = 20) -> tuple[float, str]:
+    """Median seconds of a plain request, and why the service cannot be probed ("" if it can).
+
+    A GraphQL service must answer ``{ __typename }`` with data, a REST one its health path with
+    a 2xx: a URL that answers nothing, or something else, would pass every exposure probe.
+    """
     import statistics
 
     kind = target.settings.kind if target.settings is not None else "graphql"
     seconds = []
+    answer = None
     for _ in range(requests):
         if kind == "graphql":
             answer = target.graphql("query { __typename }")
+            document = answer.json()
+            ok = isinstance(document, dict) and bool((document.get("data") or {}).get("__typename"))
         else:
             answer = target.send(b"", method="GET", url=target.url(target.health_path))
+            ok = answer.status is not None and 200 <= answer.status < 300
+        if not ok:
+            what = "{ __typename } with data" if kind == "graphql" else f"GET {target.health_path}"
+            return (
+                0.0,
+                f"the service at {target.base_url} does not answer {what}: {answer.describe()}",
+            )
         seconds.append(answer.seconds)
-    return round(statistics.median(seconds), 4)
+    return round(statistics.median(seconds), 4), ""
 
 
 def judge(

@@ -152,6 +152,21 @@ def test_a_rest_service_without_a_log_in_flow_lists_the_families_it_can_run(
     assert any("GraphQL only" in reason for reason in result.reasons)
 
 
+def test_a_service_that_is_not_there_is_incomplete_not_passed(tmp_path: Path) -> None:
+    result = run_gate(write_project(tmp_path, "http://127.0.0.1:9", {"families": ["exposure"]}))
+    assert result.status is Status.INCOMPLETE
+    assert "does not answer { __typename }" in result.reasons[0]
+    assert result.measurements[0].value == 0  # no probe ran
+
+
+def test_a_url_that_is_not_graphql_is_incomplete_not_passed(
+    tmp_path: Path, rest_hardened: ProbeTarget
+) -> None:
+    result = run_gate(write_project(tmp_path, rest_hardened.base_url, {"families": ["exposure"]}))
+    assert result.status is Status.INCOMPLETE
+    assert "HTTP 404" in result.reasons[0]
+
+
 def test_an_accepted_probe_is_a_note_until_it_expires(
     tmp_path: Path, vulnerable: ProbeTarget
 ) -> None:
