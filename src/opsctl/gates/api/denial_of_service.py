@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from opsctl.gates.api.probe import (
     Answer,
     ProbeFinding,
-    ProbeNotRun,
     ProbeTarget,
     refused,
     responsive,
@@ -25,11 +24,6 @@ DIRECTIVES = 51
 NESTED_JSON_DEPTH = 10_000
 #: Far above any sane query (graphql-armor's characterLimit is 15 kB), far below the probe cap.
 HUGE_BODY_BYTES = 1_000_000
-
-
-def _graphql_only(target: ProbeTarget) -> None:
-    if target.settings is not None and target.settings.kind != "graphql":
-        raise ProbeNotRun("a GraphQL document probe, and the service is REST")
 
 
 def _judge(
@@ -59,7 +53,7 @@ def _judge(
 
 
 def fragment_fanout(target: ProbeTarget) -> list[ProbeFinding]:
-    _graphql_only(target)
+    target.require_graphql()
     names = [f"F{i}" for i in range(FANOUT_LEVELS)]
     fragments = [
         f"fragment {name} on Query {{ ...{names[i + 1]} ...{names[i + 1]} }}"
@@ -78,7 +72,7 @@ def fragment_fanout(target: ProbeTarget) -> list[ProbeFinding]:
 
 
 def alias_overloading(target: ProbeTarget) -> list[ProbeFinding]:
-    _graphql_only(target)
+    target.require_graphql()
     query = "query { " + " ".join(f"a{i}: __typename" for i in range(ALIASES)) + " }"
     return _judge(
         target,
@@ -90,7 +84,7 @@ def alias_overloading(target: ProbeTarget) -> list[ProbeFinding]:
 
 
 def deep_nesting(target: ProbeTarget) -> list[ProbeFinding]:
-    _graphql_only(target)
+    target.require_graphql()
     query = "query { " + "__schema { types { fields { type { " * 1 + "ofType { " * 40
     query += "name" + " }" * 40 + " } } } } }"
     return _judge(
@@ -117,7 +111,7 @@ def nested_json(target: ProbeTarget) -> list[ProbeFinding]:
 
 def field_duplication(target: ProbeTarget) -> list[ProbeFinding]:
     """The cost is validation (OverlappingFieldsCanBeMerged), so the oracle is time, not data."""
-    _graphql_only(target)
+    target.require_graphql()
     query = "query { " + "__typename " * DUPLICATED_FIELDS + "}"
     return _judge(
         target,
@@ -130,7 +124,7 @@ def field_duplication(target: ProbeTarget) -> list[ProbeFinding]:
 
 def directive_overloading(target: ProbeTarget) -> list[ProbeFinding]:
     """A known directive repeated: executed (or slow) is the hole, not the error count."""
-    _graphql_only(target)
+    target.require_graphql()
     query = "query { __typename" + " @include(if: true)" * DIRECTIVES + " }"
     return _judge(
         target,
@@ -142,7 +136,7 @@ def directive_overloading(target: ProbeTarget) -> list[ProbeFinding]:
 
 
 def circular_introspection(target: ProbeTarget) -> list[ProbeFinding]:
-    _graphql_only(target)
+    target.require_graphql()
     inner = "name"
     for _ in range(4):
         inner = f"fields {{ type {{ {inner} }} }}"
@@ -193,7 +187,7 @@ def _padded_body(size: int) -> bytes:
 
 
 def batching(target: ProbeTarget) -> list[ProbeFinding]:
-    _graphql_only(target)
+    target.require_graphql()
     body = json.dumps([{"query": "{ __typename }"}] * 10).encode()
     return _judge(
         target,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from opsctl.gates.api.probe import ProbeFinding, ProbeNotRun, ProbeTarget
 from opsctl.gates.interface import Severity
@@ -29,13 +30,8 @@ SUGGESTION_QUERIES = {
 }
 
 
-def _graphql_only(target: ProbeTarget) -> None:
-    if target.settings is not None and target.settings.kind != "graphql":
-        raise ProbeNotRun("a GraphQL probe, and the service is REST")
-
-
 def introspection(target: ProbeTarget) -> list[ProbeFinding]:
-    _graphql_only(target)
+    target.require_graphql()
     query = "query { __schema { queryType { name } } }"
     answer = target.graphql(query)
     document = answer.json()
@@ -54,7 +50,7 @@ def introspection(target: ProbeTarget) -> list[ProbeFinding]:
 
 
 def suggestions(target: ProbeTarget) -> list[ProbeFinding]:
-    _graphql_only(target)
+    target.require_graphql()
     findings = []
     for channel, query in SUGGESTION_QUERIES.items():
         findings += _suggestion(target, channel, query)
@@ -63,7 +59,7 @@ def suggestions(target: ProbeTarget) -> list[ProbeFinding]:
 
 def enum_suggestions(target: ProbeTarget) -> list[ProbeFinding]:
     """The fourth channel needs a real enum from the schema (SDL files or introspection)."""
-    _graphql_only(target)
+    target.require_graphql()
     from opsctl.gates.api.schema_queries import misspelled_enum_query
     from opsctl.gates.api.schema_source import graphql_schema
 
@@ -91,7 +87,7 @@ def _suggestion(target: ProbeTarget, channel: str, query: str) -> list[ProbeFind
 
 def error_leaks(target: ProbeTarget) -> list[ProbeFinding]:
     """A syntax error and an undefined fragment (which crashes naive depth limiters)."""
-    _graphql_only(target)
+    target.require_graphql()
     findings = []
     for query in ("query { ...Undefined }", "qwerty { abc }"):
         answer = target.graphql(query)
@@ -110,7 +106,7 @@ def error_leaks(target: ProbeTarget) -> list[ProbeFinding]:
 
 
 def tracing(target: ProbeTarget) -> list[ProbeFinding]:
-    _graphql_only(target)
+    target.require_graphql()
     answer = target.graphql("query { __typename }")
     document = answer.json()
     extensions = document.get("extensions") if isinstance(document, dict) else None
@@ -129,7 +125,7 @@ def tracing(target: ProbeTarget) -> list[ProbeFinding]:
 
 
 def ide(target: ProbeTarget) -> list[ProbeFinding]:
-    _graphql_only(target)
+    target.require_graphql()
     findings = []
     for path in dict.fromkeys((target.endpoint, "/graphiql", "/playground")):
         answer = target.send(
@@ -150,13 +146,13 @@ def ide(target: ProbeTarget) -> list[ProbeFinding]:
 
 def get_operations(target: ProbeTarget) -> list[ProbeFinding]:
     """GET queries are a warning (cacheable, logged URLs); GET mutations are forgeable: error."""
-    _graphql_only(target)
+    target.require_graphql()
     findings = []
     for kind, query, severity in (
         ("query", "query { __typename }", Severity.WARNING),
         ("mutation", "mutation { __typename }", Severity.ERROR),
     ):
-        url = target.graphql_url + "?" + _urlencode({"query": query})
+        url = target.graphql_url + "?" + urlencode({"query": query})
         answer = target.send(b"", method="GET", url=url)
         if _executed(answer.json()):
             findings.append(
@@ -175,10 +171,10 @@ def get_operations(target: ProbeTarget) -> list[ProbeFinding]:
 
 def forgeable_bodies(target: ProbeTarget) -> list[ProbeFinding]:
     """The bodies a cross-site form or fetch without pre-flight can send, with cookies."""
-    _graphql_only(target)
+    target.require_graphql()
     query = "mutation { __typename }"
     bodies = {
-        "application/x-www-form-urlencoded": _urlencode({"query": query}).encode(),
+        "application/x-www-form-urlencoded": urlencode({"query": query}).encode(),
         "text/plain": json.dumps({"query": query}).encode(),
         "multipart/form-data; boundary=opsctl": (
             b'--opsctl\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'
@@ -209,12 +205,6 @@ def _executed(document: object) -> bool:
     if isinstance(document, list):
         return any(_executed(item) for item in document)
     return isinstance(document, dict) and bool((document.get("data") or {}).get("__typename"))
-
-
-def _urlencode(values: dict[str, str]) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(values)
 
 
 PROBES: list[Callable[[ProbeTarget], list[ProbeFinding]]] = [

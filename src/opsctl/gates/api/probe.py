@@ -94,6 +94,11 @@ class ProbeTarget:
     extra: dict[str, Any] = field(default_factory=dict)  # what one probe learns for the next
     _client: httpx.Client | None = field(default=None, init=False, repr=False, compare=False)
 
+    def require_graphql(self) -> None:
+        """:class:`ProbeNotRun` for a REST service: the calling probe speaks GraphQL."""
+        if self.settings is not None and self.settings.kind != "graphql":
+            raise ProbeNotRun("a GraphQL probe, and the service is REST")
+
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,9 @@ import pytest
 
 from opsctl.gates.api.probe import ProbeTarget
 from opsctl.gates.api.settings import ApiSettings, LoginFlow, Persona
+from opsctl.serving.service import free_port
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "api"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _serve(name: str) -> Iterator[ProbeTarget]:
