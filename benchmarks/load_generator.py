@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
-import time
 from pathlib import Path
+
+from trivial_endpoint import served  # benchmarks/, beside this script
 
 from opsctl.load.launcher import LoadPlan, run_generators
 
@@ -46,13 +45,6 @@ SCENARIO = textwrap.dedent(
             self.client.get("/", name="trivial")
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wrk_rate(url: str, seconds: int) -> float:
@@ -83,34 +75,18 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / "trivial_app.py").write_text(APP, encoding="utf-8")
-        scenario = Path(folder) / "trivial_scenario.py"
-        scenario.write_text(SCENARIO, encoding="utf-8")
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "trivial_app:app", "--port", str(port),
-             "--log-level", "warning", "--no-access-log", "--app-dir", folder]
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            time.sleep(2)
-            baseline = wrk_rate(url + "/", args.seconds)
-            print(f"wrk (1 thread, 32 connections): {baseline:.0f} requests/s")
-            best, rate = 0.0, 100.0
-            while rate <= baseline * 1.5:
-                ok, detail = sustains(scenario, url, rate, args.seconds)
-                print(
-                    f"  opsctl generator at {rate:.0f}/s: {'sustained' if ok else 'NOT'} ({detail})"
-                )
-                if not ok:
-                    break
-                best, rate = rate, rate * 1.5
-            print(f"opsctl generator (1 process): {best:.0f} arrivals/s sustained")
-            print(f"ratio opsctl/wrk: {best / baseline:.2f}")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with served(APP, SCENARIO) as (url, scenario):
+        baseline = wrk_rate(url + "/", args.seconds)
+        print(f"wrk (1 thread, 32 connections): {baseline:.0f} requests/s")
+        best, rate = 0.0, 100.0
+        while rate <= baseline * 1.5:
+            ok, detail = sustains(scenario, url, rate, args.seconds)
+            print(f"  opsctl generator at {rate:.0f}/s: {'sustained' if ok else 'NOT'} ({detail})")
+            if not ok:
+                break
+            best, rate = rate, rate * 1.5
+        print(f"opsctl generator (1 process): {best:.0f} arrivals/s sustained")
+        print(f"ratio opsctl/wrk: {best / baseline:.2f}")
     return 0
 
 

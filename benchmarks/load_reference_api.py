@@ -40,9 +40,10 @@ from opsctl.definition_of_done import load_definition_of_done
 from opsctl.gates.interface import GateContext
 from opsctl.gates.load.settings import LoadSettings
 from opsctl.load.launcher import LoadPlan, run_generators
-from opsctl.load.local_service import _migrate_and_seed, _serve
+from opsctl.load.local_service import serve_options
 from opsctl.load.server_metrics import MetricsScraper, window_quantiles
 from opsctl.load.verdict import evaluate
+from opsctl.serving.service import migrate_and_seed, serve
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 MAX_DURATION_S = 120.0
@@ -214,9 +215,10 @@ def main() -> None:
 def _service(context: GateContext, settings: LoadSettings) -> Iterator[tuple[str, str]]:
     """What ``opsctl.load.local_service`` does, keeping the database URL for the CPU meter."""
     admin_url = server_admin_url(context.project, context.environment)
+    options = serve_options(settings)
     with throwaway_database(admin_url) as database_url:
-        _migrate_and_seed(context, settings, database_url)
-        with _serve(context, settings, database_url=database_url) as url:
+        migrate_and_seed(context, options, database_url)
+        with serve(context, options, database_url=database_url) as url:
             yield url, database_url
 
 

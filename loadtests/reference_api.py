@@ -4,7 +4,9 @@ Every request is named by its GraphQL operationName; tasks are tagged ``simple``
 one short list) or ``complex`` (nested lists: tasks with assignees and comments), which is how
 the Definition of Done's SLAs find them. Users log in as the seeded personas (``SEED_PASSWORD``,
 default the documented local password) and mostly read; some write. Arrivals come at the fixed
-rate opsctl schedules (open model): Locust's ``wait_time`` is not used.
+rate opsctl schedules (open model): Locust's ``wait_time`` is not used there. Under plain
+Locust (``locust -f loadtests/reference_api.py``) each user waits 1–3 s between tasks, as an
+app's user does, instead of sending back to back.
 """
 
 # ruff: noqa: S311 (random picks a load mix, nothing secret)
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gevent.lock import Semaphore
-from locust import tag, task
+from locust import between, tag, task
 
 from opsctl.load.graphql import GraphQLUser
 
@@ -97,6 +99,7 @@ class MobileUser(GraphQLUser):
     """One app installation: signed in as a persona, browses and sometimes writes."""
 
     session: Session
+    wait_time = between(1, 3)  # plain Locust only: opsctl's open model sets its own pace
 
     def on_start(self) -> None:
         email = random.choice(PERSONAS)

@@ -15,6 +15,7 @@ from opsctl.cli._context import CliState, handle_errors, state
 
 if TYPE_CHECKING:
     from opsctl.gates.load.settings import LoadSettings
+    from opsctl.load.launcher import LoadPlan
 
 app = typer.Typer(
     help="Run load scenarios (open model, HDR histograms) without a verdict.\n\n"
@@ -56,21 +57,31 @@ def run(
         str | None, typer.Option("--warmup", help="Excluded time first, e.g. 5s (default: DoD).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", min=1, max=64, help="Generator processes.")
+        int | None, typer.Option("--workers", min=0, max=64, help="Local worker processes.")
     ] = None,
     html: Annotated[
         Path | None, typer.Option("--html", dir_okay=False, help="Also write the HTML report.")
     ] = None,
-    remote_workers: Annotated[
-        int,
+    expect_workers: Annotated[
+        int | None,
         typer.Option(
-            "--remote-workers", min=0, help="Also wait for this many `opsctl load worker`s."
+            "--expect-workers",
+            min=0,
+            help="Also wait for this many stock `locust --worker`s from elsewhere (default: DoD).",
         ),
-    ] = 0,
+    ] = None,
+    expect_workers_max_wait: Annotated[
+        str | None,
+        typer.Option("--expect-workers-max-wait", help="How long to wait for them, e.g. 60s."),
+    ] = None,
     master_bind: Annotated[
-        str,
-        typer.Option("--master-bind", help="host:port remote workers connect to."),
-    ] = "127.0.0.1:5557",
+        str | None,
+        typer.Option(
+            "--master-bind",
+            help="host:port the master listens on (default 127.0.0.1; port 5557 when workers "
+            "join from elsewhere).",
+        ),
+    ] = None,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Show the live table.")] = True,
 ) -> None:
     """Run a scenario at a fixed arrival rate and print P50/P95/P99 per operation.
@@ -106,17 +117,33 @@ def run(
             )
         except ValueError as error:
             raise UsageError(str(error)) from None
+        try:
+            max_wait_s = (
+                parse_duration(expect_workers_max_wait)
+                if expect_workers_max_wait
+                else (section.expect_workers_max_wait if section else 60.0)
+            )
+        except ValueError as error:
+            raise UsageError(str(error)) from None
         plan = LoadPlan(
             scenario=chosen,
             host=url.rstrip("/"),
             rate=rate or (section.rate if section else 10.0),
             warmup_s=warmup_s,
             duration_s=duration_s,
-            workers=workers or (section.workers if section else 1),
+            workers=workers if workers is not None else (section.workers if section else 1),
             import_root=Path.cwd(),
-            remote_workers=remote_workers,
-            master_bind=master_bind,
+            expect_workers=(
+                expect_workers
+                if expect_workers is not None
+                else (section.expect_workers if section else 0)
+            ),
+            master_bind=master_bind or (section.master_bind if section else None),
+            expect_workers_max_wait_s=max_wait_s,
         )
+        if plan.generators < 1:
+            raise UsageError("--workers 0 needs --expect-workers 1 or more")
+        _check_bind(plan)
         progress_view = LiveTable(Progress())
         with Live(
             progress_view, console=cli.err_console, auto_refresh=False, transient=True
@@ -155,6 +182,15 @@ def _max_stall(section: LoadSettings | None) -> float:
     return section.max_generator_stall_ms if section else DEFAULT_MAX_GENERATOR_STALL_MS
 
 
+def _check_bind(plan: LoadPlan) -> None:
+    from opsctl.errors import UsageError
+
+    if plan.master_bind is not None:
+        _, separator, port = plan.master_bind.rpartition(":")
+        if not separator or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise UsageError(f"--master-bind {plan.master_bind!r}: give host:port")
+
+
 @app.command("worker")
 def worker(
     ctx: typer.Context,
@@ -162,30 +198,39 @@ def worker(
         str, typer.Option("--master", help="Host (or host:port) of the opsctl running the run.")
     ],
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Its master port.")] = 5557,
+    scenario: Annotated[
+        Path | None,
+        typer.Option("--scenario", "-f", help="Locust file (default: the DoD's load.scenario)."),
+    ] = None,
 ) -> None:
-    """Join a load run from another machine, over Locust's master/worker protocol.
+    """Join a load run from this machine: a stock Locust worker, with opsctl's hooks.
 
-    Runs until the master ends the run. The master sends the scenario; this machine needs
-    opsctl installed, not the repository. Start the run with --remote-workers N (or
-    remote_workers in the Definition of Done) and master_bind reachable from here.
+    The same as `locust -f SCENARIO --worker --master-host HOST --master-port PORT` (what the
+    docs show for Kubernetes); this machine runs the scenario file it has, and the master
+    refuses the run if that file differs from its own. Runs until the master ends the run.
+    Start the run with --expect-workers N and a --master-bind reachable from here.
 
-    Example: opsctl load worker --master loadgen-1.example.test --port 5557
+    Example: opsctl load worker --master loadgen-1.example.test:5557 -f loadtests/reference_api.py
     """
     cli = state(ctx)
     with handle_errors(cli):
-        import subprocess
-        import sys
+        import subprocess  # nosec B404 - Locust's own CLI, argument list
 
-        from opsctl.errors import ExitCode, InterruptedByUser
+        from opsctl.errors import ExitCode, InterruptedByUser, UsageError
+        from opsctl.load.launcher import worker_command
 
         host, separator, port_text = master.rpartition(":")
         if separator and port_text.isdigit() and "]" not in port_text:  # --master HOST:PORT
-            master, port = host, int(port_text)
+            master, port = host.strip("[]"), int(port_text)
+        section = _settings(cli) if scenario is None else None
+        chosen = scenario or (cli.project().resolve(section.scenario) if section else None)
+        if chosen is None or not chosen.is_file():
+            raise UsageError(f"no scenario file: {chosen or 'give --scenario'}")
         # Locust (gevent) monkey-patches: it runs in a process of its own, never in this one.
-        command = [sys.executable, "-m", "opsctl.load.distributed", "worker",
-                   "--master", master, "--port", str(port)]  # fmt: skip
         try:
-            code = subprocess.run(command, check=False).returncode
+            code = subprocess.run(  # nosec B603
+                worker_command(chosen, master, port), check=False
+            ).returncode
         except KeyboardInterrupt:
             raise InterruptedByUser("load worker stopped") from None
         if code != 0:

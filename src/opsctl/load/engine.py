@@ -1,101 +1,98 @@
-"""The open-model scheduler, run inside a generator process (imports Locust, so gevent).
+"""The open-model scheduler, run inside a Locust worker process (imports Locust, so gevent).
 
-Arrivals are due at a fixed rate, whatever the service does: arrival ``k`` is due at
-``start + (k + phase) / rate``. Each arrival takes an idle Locust user (or creates one, up to
-``max_users``) and runs one of its tasks, chosen by weight. The first request of an arrival
+Arrivals are due at a fixed rate, whatever the service does: arrival ``j`` of the whole run
+is due at ``start + j / rate``, and each of N workers runs every N-th one. Each arrival takes
+an idle Locust user (or creates one, up to ``max_users``) and runs one of its tasks, chosen by
+weight. The first request of an arrival
 is timed from when the arrival was *due*; each following request of the same task from when
 the previous one ended (the moment the user wanted to send it). So a stalled server or a
 late generator shows up as latency instead of silently sending less (coordinated omission).
+A request sent from a greenlet the task spawned (``gevent.spawn``, a ``Pool``) belongs to the
+same arrival: it is timed from the moment its spawner was last ready to send.
 
 Only arrivals due after the warm-up are recorded (by timestamp, so it works the same in every
-process). A greenlet measures event-loop lag; the parent turns it, the achieved rate and
-scenario exceptions into run validity.
+process). A greenlet measures event-loop lag; the master turns it, the achieved rate and
+scenario exceptions into run validity. The engine runs in the worker's own Locust
+``Environment`` (its runner, ``parsed_options`` and events, as plain Locust has them), fires
+``test_start``/``test_stop`` there and calls every user's ``on_start`` and ``on_stop``.
 
-Never import this module outside a generator process: importing Locust monkey-patches.
+Never import this module outside a Locust process: importing Locust monkey-patches.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import gevent
-import gevent.local
 import gevent.queue
 from gevent.pool import Group
 from locust import User
-from locust import events as global_events
 from locust.env import Environment
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
+from locust.runners import STATE_RUNNING, STATE_STOPPED
 
 from opsctl.load.engine_names import DEFAULT_ERROR_STATUS, UNFINISHED, operation_name
 from opsctl.load.histograms import RunData, clamp
-from opsctl.load.spec import GeneratorSpec
+from opsctl.load.spec import RunShare
 
 LAG_PROBE_INTERVAL_S = 0.05
 
 
 @dataclass(eq=False)
 class Arrival:
-    """One scheduled arrival, visible to the request listener through a greenlet-local."""
+    """One scheduled arrival, found by the request listener from the greenlet that sends."""
 
     due: float  # perf_counter time the arrival was due
-    next_due: float  # when the next request of this arrival was meant to be sent
     tags: frozenset[str]
     measured: bool  # due inside the measured window
     sent: int = 0  # requests this arrival recorded (none: the arrival did nothing)
+    # per greenlet of the arrival (its own, and any its task spawned): the moments it was
+    # ready to send, oldest first; the last one is when its next request was meant to go
+    ready: dict[Any, list[float]] = field(default_factory=dict)
+
+    @property
+    def next_due(self) -> float:
+        """When the arrival's own greenlet meant to send its next request."""
+        return max(times[-1] for times in self.ready.values()) if self.ready else self.due
 
 
-def load_user_classes(scenario: Path) -> list[type[User]]:
-    """The concrete Locust user classes defined in the scenario file."""
-    spec = importlib.util.spec_from_file_location("opsctl_scenario", scenario)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot import {scenario}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["opsctl_scenario"] = module
-    spec.loader.exec_module(module)
-    classes = [
-        value
-        for value in vars(module).values()
-        if isinstance(value, type)
-        and issubclass(value, User)
-        and not value.__dict__.get("abstract", False)
-        and value.__module__ == module.__name__
-    ]
+def check_user_classes(classes: list[type[User]], where: str = "the scenario") -> list[type[User]]:
+    """The user classes the engine can drive, or a clear error (TaskSets are not supported)."""
     if not classes:
-        raise RuntimeError(f"{scenario} defines no Locust user class")
+        raise RuntimeError(f"{where} defines no Locust user class")
     for cls in classes:
         if not cls.tasks:
-            raise RuntimeError(f"{cls.__name__} in {scenario} has no tasks")
+            raise RuntimeError(f"{cls.__name__} has no tasks")
         if any(isinstance(task, type) for task in cls.tasks):
             raise RuntimeError(f"{cls.__name__}: TaskSets are not supported, use @task methods")
     return classes
 
 
 class OpenModelEngine:
-    """Runs one generator's share of the schedule and records what it measured."""
+    """Runs one worker's share of the schedule and records what it measured."""
 
-    def __init__(self, spec: GeneratorSpec, emit: Callable[[str, dict[str, Any]], None]) -> None:
-        self.spec = spec
+    def __init__(
+        self,
+        environment: Environment,
+        share: RunShare,
+        emit: Callable[[str, dict[str, Any]], None],
+    ) -> None:
+        self.spec = share
         self.emit = emit
-        self.classes = load_user_classes(Path(spec.scenario))
+        self.classes = check_user_classes(list(environment.user_classes))
+        environment.host = share.host
         for cls in self.classes:
-            cls.host = spec.host  # what Locust's CLI does with --host
-        self.environment = Environment(
-            user_classes=self.classes, host=spec.host, events=global_events
-        )
-        self.environment.events.request.add_listener(self._on_request)  # type: ignore[no-untyped-call]
+            cls.host = share.host  # what Locust's CLI does with --host
+        self.environment = environment
         self.data = RunData(
-            duration_s=spec.duration_s, warmup_s=spec.warmup_s, target_rate=spec.rate
+            duration_s=share.duration_s, warmup_s=share.warmup_s, target_rate=share.rate
         )
-        self.local = gevent.local.local()
+        self.by_greenlet: dict[Any, Arrival] = {}
         self.idle: dict[type[User], gevent.queue.Queue[User]] = {
             cls: gevent.queue.Queue() for cls in self.classes
         }
@@ -107,29 +104,43 @@ class OpenModelEngine:
 
     # -- timing -----------------------------------------------------------------------------
 
-    def run(self, start_epoch: float) -> RunData:
-        """Run the schedule that starts at wall-clock ``start_epoch``; return the data."""
-        offset = start_epoch - time.time()
-        self.start = time.perf_counter() + offset
+    def run(self, start_perf: float) -> RunData:
+        """Run the schedule that starts at ``start_perf`` (``time.perf_counter()``)."""
+        self.start = start_perf
         self.measure_start = self.start + self.spec.warmup_s
         self.end = self.measure_start + self.spec.duration_s
-        self.environment.events.test_start.fire(environment=self.environment)  # type: ignore[no-untyped-call]
-        group = Group()
-        probes = [gevent.spawn(self._lag_probe), gevent.spawn(self._progress)]
-        self.cpu_before = time.process_time()  # the scenario's own cost here: capacity
-        self._schedule(group)
-        group.join(timeout=self.spec.drain_timeout_s)
-        self._give_up_on_unfinished(group)
-        self.data.cpu_s = time.process_time() - self.cpu_before
-        gevent.killall(probes)
-        self.environment.events.test_stop.fire(environment=self.environment)  # type: ignore[no-untyped-call]
+        events = self.environment.events
+        events.request.add_listener(self._on_request)  # type: ignore[no-untyped-call]
+        self._runner_state(STATE_RUNNING)
+        try:
+            events.test_start.fire(environment=self.environment)  # type: ignore[no-untyped-call]
+            group = Group()
+            probes = [gevent.spawn(self._lag_probe), gevent.spawn(self._progress)]
+            self.cpu_before = time.process_time()  # the scenario's own cost here: capacity
+            self._schedule(group)
+            group.join(timeout=self.spec.drain_timeout_s)
+            self._give_up_on_unfinished(group)
+            self.data.cpu_s = time.process_time() - self.cpu_before
+            gevent.killall(probes)
+            events.test_stopping.fire(environment=self.environment)  # type: ignore[no-untyped-call]
+            self._stop_users()
+            events.test_stop.fire(environment=self.environment)  # type: ignore[no-untyped-call]
+        finally:
+            events.request.remove_listener(self._on_request)  # type: ignore[no-untyped-call]
+            # stopped, as Locust's own stop() leaves it: the quit that follows fires no second
+            # test_stop, and another run on this worker starts from a stopped runner again
+            self._runner_state(STATE_STOPPED)
         return self.data
 
+    def _runner_state(self, state: str) -> None:
+        runner = self.environment.runner
+        if runner is not None:
+            runner.update_state(state)
+
     def _schedule(self, group: Group) -> None:
-        interval = 1.0 / self.spec.rate
         k = 0
         while True:
-            due = self.start + (k + self.spec.phase) * interval
+            due = self.start + self.spec.due(k)
             if due >= self.end:
                 return
             delay = due - time.perf_counter()
@@ -140,6 +151,12 @@ class OpenModelEngine:
             group.spawn(self._arrive, due, k)
             self.data.arrivals += 1
             k += 1
+
+    def _stop_users(self) -> None:
+        """Every user still kept gets its ``on_stop``, as Locust gives it (requests not judged)."""
+        for queue in self.idle.values():
+            while not queue.empty():
+                self._on_stop(queue.get())
 
     def _lag_probe(self) -> None:
         while True:
@@ -157,7 +174,7 @@ class OpenModelEngine:
             self.emit(
                 "progress",
                 {
-                    "worker": self.spec.worker_index,
+                    "worker": self.spec.offset,
                     "elapsed_s": now - self.start,
                     "measuring": now >= self.measure_start,
                     "arrivals": self.data.arrivals,
@@ -180,7 +197,10 @@ class OpenModelEngine:
         cls = random.choices(self.classes, weights=self.weights)[0]  # noqa: S311 (a load mix)
         # One arrival object from start to end: a new user's on_start (log in, ...) is part of
         # the arrival that created it, and the task's first request is due when it ends.
-        arrival = Arrival(due, due, frozenset(), measured)
+        arrival = Arrival(due, frozenset(), measured)
+        current = gevent.getcurrent()
+        arrival.ready[current] = [due]
+        self.by_greenlet[current] = arrival
         self.active[k] = arrival
         try:
             user = self._acquire(cls, arrival)
@@ -188,7 +208,8 @@ class OpenModelEngine:
                 self._run_task(cls, user, arrival)
         finally:
             self.active.pop(k, None)
-            self.local.arrival = None
+            for greenlet in arrival.ready:
+                self.by_greenlet.pop(greenlet, None)
 
     def _began(self, arrival: Arrival, *, waited: bool = False) -> None:
         began = time.perf_counter()
@@ -203,7 +224,6 @@ class OpenModelEngine:
     def _run_task(self, cls: type[User], user: User, arrival: Arrival) -> None:
         task = cast(Callable[[User], None], random.choice(user.tasks))  # noqa: S311
         arrival.tags = frozenset(getattr(task, "locust_tag_set", ()))
-        self.local.arrival = arrival
         keep = True
         try:
             task(user)
@@ -222,6 +242,15 @@ class OpenModelEngine:
             self.idle[cls].put(user)
         else:
             self.user_count -= 1
+            self._on_stop(user)
+
+    def _on_stop(self, user: User) -> None:
+        try:
+            user.on_stop()  # type: ignore[no-untyped-call]
+        except gevent.GreenletExit:
+            raise
+        except Exception as error:
+            self.data.exceptions[f"on_stop: {type(error).__name__}: {error}"[:300]] += 1
 
     def _acquire(self, cls: type[User], arrival: Arrival) -> User | None:
         """An idle user, a new one (its on_start run), or the next one freed at max_users."""
@@ -238,7 +267,6 @@ class OpenModelEngine:
             return waited
         self._began(arrival)
         self.user_count += 1
-        self.local.arrival = arrival
         try:
             user = cls(self.environment)
             user.on_start()
@@ -268,6 +296,34 @@ class OpenModelEngine:
 
     # -- measurement ------------------------------------------------------------------------
 
+    def _arrival_of(self, greenlet: Any) -> tuple[Arrival | None, Any]:
+        """The arrival a greenlet works for, and its nearest greenlet that has sent before.
+
+        A greenlet the task spawned is found through gevent's ``spawning_greenlet`` chain.
+        """
+        arrival = self.by_greenlet.get(greenlet)
+        if arrival is not None and greenlet in arrival.ready:
+            return arrival, greenlet
+        current = greenlet
+        while current is not None:
+            found = self.by_greenlet.get(current)
+            if found is not None and current in found.ready:
+                return found, current
+            parent = getattr(current, "spawning_greenlet", None)
+            current = parent() if parent is not None else None
+        return None, None
+
+    def _intended_send(self, arrival: Arrival, greenlet: Any, sender: Any, began: float) -> float:
+        """When this request was meant to be sent; records the sender as ready again."""
+        if sender is greenlet:
+            return arrival.ready[greenlet][-1]
+        # a spawned greenlet's first request: due when its spawner was last ready before it
+        history = arrival.ready[sender]
+        intended = next((t for t in reversed(history) if t <= began), history[0])
+        arrival.ready[greenlet] = [intended]
+        self.by_greenlet[greenlet] = arrival
+        return intended
+
     def _on_request(
         self,
         request_type: str,
@@ -278,12 +334,13 @@ class OpenModelEngine:
         **_: Any,
     ) -> None:
         now = time.perf_counter()
-        arrival: Arrival | None = getattr(self.local, "arrival", None)
+        greenlet = gevent.getcurrent()
+        arrival, sender = self._arrival_of(greenlet)
         service_us = (response_time or 0.0) * 1000.0
         if arrival is None:  # a request outside any arrival (test_start hooks...): not judged
             return
-        due = arrival.next_due
-        arrival.next_due = now
+        due = self._intended_send(arrival, greenlet, sender, now - service_us / 1e6)
+        arrival.ready[greenlet].append(now)
         arrival.sent += 1
         if not arrival.measured:
             self.data.warmup_requests += 1

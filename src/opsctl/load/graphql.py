@@ -15,6 +15,10 @@ from typing import Any
 
 from locust import FastHttpUser
 
+from opsctl.load import worker_hooks
+
+worker_hooks.register()  # a stock `locust --worker` running this scenario can join opsctl
+
 
 class GraphQLUser(FastHttpUser):
     """A Locust user that talks GraphQL over HTTP POST."""

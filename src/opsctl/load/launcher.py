@@ -1,10 +1,12 @@
-"""Starts the generator processes, keeps them in step, and merges what they measured.
+"""Starts a run's master and its local workers, keeps them in step, merges what they measured.
 
-Runs in the opsctl process and never imports Locust or gevent: generators are
-``python -m opsctl.load.worker`` subprocesses. Each gets ``rate / workers`` with its schedule
-shifted by ``i / rate``, so together they make one evenly spaced schedule. All start at the
-same wall-clock instant, after every one has imported its scenario. Their serialized HDR
-histograms are added bucket by bucket, which is exact (never averaging percentiles).
+Runs in the opsctl process and never imports Locust or gevent. The master is
+``python -m opsctl.load.master`` (a Locust ``MasterRunner``); each local worker is a stock
+``python -m locust -f SCENARIO,HOOKS --worker`` joining it over Locust's own protocol on
+loopback, exactly as a worker on another machine joins it (``expect_workers``). The master
+gives each of the N workers ``rate / N`` with its schedule shifted by ``i / rate``, so together
+they make one evenly spaced schedule. Their serialized HDR histograms are added here bucket
+by bucket, which is exact (never averaging percentiles); a lost worker's partial data is not.
 """
 
 from __future__ import annotations
@@ -12,54 +14,70 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
+import subprocess  # nosec B404 - starts Locust processes with argument lists, never a shell
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from opsctl.errors import DependencyError, InterruptedByUser
 from opsctl.load.engine_names import DEFAULT_ERROR_STATUS
 from opsctl.load.histograms import RunData, generator_capacity
-from opsctl.load.spec import GeneratorSpec, parse_protocol_line
+from opsctl.load.spec import MasterSpec, parse_protocol_line
+from opsctl.load.worker_hooks import HOOKS_LOCUSTFILE
+from opsctl.processes import stop_group
 
-READY_TIMEOUT_S = 75.0  # longer than the coordinator's wait for remote workers
-START_MARGIN_S = 0.3
+STARTUP_TIMEOUT_S = 60.0  # the master importing Locust and the scenario
+START_MARGIN_S = 0.5  # the run message reaches every worker before the schedule starts
+WORKER_EXIT_WAIT_S = 10.0
+DEFAULT_MASTER_PORT = 5557
 
 
 class GeneratorOverloadedError(DependencyError):
     """The scenario costs its generator more CPU per arrival than the asked rate leaves."""
 
 
+class WorkersRefusedError(DependencyError):
+    """The workers did not all join in time, or run another scenario file or opsctl version."""
+
+
 @dataclass(frozen=True)
 class LoadPlan:
-    """What to run: the whole run, before it is split between generators."""
+    """What to run: the whole run, before the master splits it between workers."""
 
     scenario: Path
     host: str
     rate: float
     warmup_s: float
     duration_s: float
-    workers: int = 1
+    workers: int = 1  # local workers opsctl starts
     max_users: int = 1000
     drain_timeout_s: float = 10.0
     import_root: Path | None = None
-    remote_workers: int = 0  # generators joining over Locust's master/worker protocol
-    master_bind: str = "127.0.0.1:5557"  # where remote workers connect (host:port)
+    expect_workers: int = 0  # workers joining from elsewhere (stock locust --worker)
+    master_bind: str | None = None  # host:port; None: loopback, and a free port if all local
+    expect_workers_max_wait_s: float = 60.0
     error_status: int = DEFAULT_ERROR_STATUS  # a response with this status or above failed
 
     @property
     def generators(self) -> int:
-        return self.workers + self.remote_workers
+        return self.workers + self.expect_workers
+
+    def bind(self) -> tuple[str, int]:
+        """Where the master listens: loopback unless told, a free port when no one joins."""
+        if self.master_bind is None:
+            return "127.0.0.1", DEFAULT_MASTER_PORT if self.expect_workers else 0
+        host, _, port = self.master_bind.rpartition(":")
+        return host.strip("[]") or "127.0.0.1", int(port)
 
 
 @dataclass
 class Progress:
-    """The latest progress line of every generator (for live views)."""
+    """The latest progress line of every worker (for live views)."""
 
     per_worker: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -67,9 +85,9 @@ class Progress:
         self.per_worker[int(message["worker"])] = message
 
     def overload(self, rate_per_generator: float) -> str | None:
-        """Why a generator cannot drive its share of the rate on this machine, or None.
+        """Why a worker cannot drive its share of the rate on its machine, or None.
 
-        Calibrated from the run itself: the generator's CPU time over the arrivals it started,
+        Calibrated from the run itself: the worker's CPU time over the arrivals it started,
         with the scenario's own user classes (an arrival that logs in costs what it costs).
         """
         for worker, latest in sorted(self.per_worker.items()):
@@ -90,36 +108,56 @@ class Progress:
 class LaunchOutcome:
     data: RunData
     start_epoch: float
+    per_worker: list[RunData] = field(default_factory=list)  # by worker index, lost ones absent
 
 
-class _Generator:
-    """One worker subprocess and the thread reading its stdout."""
+def _environment(plan: LoadPlan) -> dict[str, str]:
+    environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if plan.import_root is not None:  # the scenario may import the project's own modules
+        parts = [str(plan.import_root), environment.get("PYTHONPATH", "")]
+        environment["PYTHONPATH"] = os.pathsep.join(part for part in parts if part)
+    return environment
 
-    def __init__(
-        self,
-        spec: GeneratorSpec,
-        on_message: Callable[[dict[str, Any]], None],
-        module: str = "opsctl.load.worker",
-        arguments: tuple[str, ...] = (),
-    ) -> None:
-        self.spec = spec
+
+class _Master:
+    """The master subprocess and the thread reading its stdout."""
+
+    def __init__(self, plan: LoadPlan, on_message: Callable[[dict[str, Any]], None]) -> None:
+        host, port = plan.bind()
+        self.spec = MasterSpec(
+            scenario=str(plan.scenario.resolve()),
+            host=plan.host,
+            rate=plan.rate,
+            warmup_s=plan.warmup_s,
+            duration_s=plan.duration_s,
+            max_users=plan.max_users,
+            drain_timeout_s=plan.drain_timeout_s,
+            expect_workers=plan.generators,
+            bind_host=host,
+            bind_port=port,
+            expect_workers_max_wait_s=plan.expect_workers_max_wait_s,
+            import_root=str(plan.import_root) if plan.import_root else None,
+            error_status=plan.error_status,
+        )
         self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", module, *arguments],
+        self.process = subprocess.Popen(  # nosec B603 - our own module, argument list
+            [sys.executable, "-m", "opsctl.load.master"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
             text=True,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            env=_environment(plan),
+            start_new_session=True,
         )
-        self.ready = threading.Event()
-        self.finished = threading.Event()
+        self.port: int | None = None
+        self.listening, self.ready, self.finished = (threading.Event() for _ in range(3))
         self.result: dict[str, Any] | None = None
         self.error: str | None = None
+        self.refused = False
         self.on_message = on_message
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        self._send(spec.to_line())
+        self._send(self.spec.to_line())
 
     def _send(self, line: str) -> None:
         assert self.process.stdin is not None
@@ -137,35 +175,78 @@ class _Generator:
             if message is None:
                 continue
             kind = message.get("type")
-            if kind == "ready":
+            if kind == "listening":
+                self.port = int(message["port"])
+                self.listening.set()
+            elif kind == "ready":
                 self.ready.set()
             elif kind == "result":
-                self.result = message["data"]
+                self.result = message
             elif kind == "error":
                 self.error = str(message.get("message"))
+                self.refused = bool(message.get("refused"))
             else:
                 self.on_message(message)
         self.process.wait()
         if self.result is None and self.error is None:
-            self.error = f"exited with code {self.process.returncode}: {self.stderr_tail()}"
-        self.ready.set()
-        self.finished.set()
+            self.error = f"the master exited with code {self.process.returncode}: {self.tail()}"
+        for event in (self.listening, self.ready, self.finished):
+            event.set()
 
-    def stderr_tail(self) -> str:
-        self.stderr.seek(0)
-        text = self.stderr.read().decode("utf-8", "replace").strip()
-        return text[-600:] if text else "(no output)"
+    def tail(self) -> str:
+        return _tail(self.stderr)
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_group(self.process)
         self.reader.join(timeout=5)
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
         self.stderr.close()
+
+
+def worker_command(scenario: Path, master_host: str, master_port: int) -> list[str]:
+    """A stock Locust worker for ``scenario``, with opsctl's hooks added as a second locustfile."""
+    return [
+        sys.executable, "-m", "locust", "-f", f"{scenario.resolve()},{HOOKS_LOCUSTFILE}",
+        "--worker", "--master-host", master_host, "--master-port", str(master_port),
+        "--loglevel", "WARNING",
+    ]  # fmt: skip
+
+
+class _LocalWorker:
+    def __init__(self, plan: LoadPlan, master_host: str, master_port: int) -> None:
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+        self.process = subprocess.Popen(  # nosec B603 - Locust's own CLI, argument list
+            worker_command(plan.scenario, master_host, master_port),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+            env=_environment(plan),
+            start_new_session=True,
+        )
+
+    def close(self, *, quit_sent: bool) -> None:
+        if quit_sent:  # the master's quit ends a stock worker; give it the time to
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=WORKER_EXIT_WAIT_S)
+        stop_group(self.process)
+        self.stderr.close()
+
+
+def _tail(stream: IO[bytes]) -> str:
+    stream.seek(0)
+    text = stream.read().decode("utf-8", "replace").strip()
+    return text[-600:] if text else "(no output)"
+
+
+def _connect_host(bind_host: str) -> str:
+    """Where local workers reach a master bound to ``bind_host`` (any address: loopback)."""
+    anywhere = {"0.0.0.0", "*", "", "::"}  # noqa: S104 (names compared, nothing bound)
+    if bind_host in anywhere:
+        return "::1" if bind_host == "::" else "127.0.0.1"
+    return bind_host
 
 
 def run_generators(
@@ -175,18 +256,14 @@ def run_generators(
     on_window: Callable[[str], None] | None = None,
     cancelled: threading.Event | None = None,
 ) -> LaunchOutcome:
-    """Run the plan on ``plan.workers`` generator processes; return the merged data.
+    """Run the plan on its master and workers; return the merged data.
 
     ``on_window("start")`` and ``on_window("end")`` are called (from a timer thread) when the
     measured window opens and closes, e.g. to scrape the service's ``/metrics``.
-    With ``plan.remote_workers``, one more subprocess coordinates that many remote
-    generators over Locust's master/worker protocol (``opsctl load worker --master``).
-    Raises :class:`DependencyError` when no generator could run at all.
+    Raises :class:`DependencyError` when the run could not be made at all.
     """
     progress = Progress()
     lock = threading.Lock()
-
-    total = plan.generators
     overloaded: list[str] = []
 
     def on_message(message: dict[str, Any]) -> None:
@@ -194,105 +271,93 @@ def run_generators(
             return
         with lock:
             progress.update(message)
-            why = None if overloaded else progress.overload(plan.rate / total)
+            why = None if overloaded else progress.overload(plan.rate / plan.generators)
             if why is not None:
                 overloaded.append(why)
             if on_progress is not None:
                 on_progress(progress)
 
-    base = GeneratorSpec(
-        scenario=str(plan.scenario.resolve()),
-        host=plan.host,
-        rate=plan.rate / total,
-        phase=0.0,
-        warmup_s=plan.warmup_s,
-        duration_s=plan.duration_s,
-        max_users=plan.max_users,
-        drain_timeout_s=plan.drain_timeout_s,
-        import_root=str(plan.import_root) if plan.import_root else None,
-        error_status=plan.error_status,
-    )
-    generators = [
-        _Generator(replace(base, phase=index / total, worker_index=index), on_message)
-        for index in range(plan.workers)
-    ]
-    if plan.remote_workers:
-        host, _, port = plan.master_bind.rpartition(":")
-        coordinator = replace(
-            base,
-            phase=plan.workers / total,
-            worker_index=plan.workers,
-            remote_workers=plan.remote_workers,
-            phase_step=1 / total,
-            bind_host=host or "127.0.0.1",
-            bind_port=int(port),
-        )
-        generators.append(
-            _Generator(coordinator, on_message, "opsctl.load.distributed", ("coordinator",))
-        )
+    master = _Master(plan, on_message)
+    workers: list[_LocalWorker] = []
     timers: list[threading.Timer] = []
     try:
-        _wait_all(generators, "ready", READY_TIMEOUT_S, cancelled, overloaded)
-        broken = [g for g in generators if g.error is not None]
-        if broken:
-            raise DependencyError(
-                f"load generator {broken[0].spec.worker_index} could not start: {broken[0].error}"
-            )
+        _wait(master, master.listening, STARTUP_TIMEOUT_S, cancelled, overloaded, workers)
+        if master.port is None:
+            raise DependencyError(f"the load master could not start: {master.error}")
+        host = _connect_host(master.spec.bind_host)
+        workers = [_LocalWorker(plan, host, master.port) for _ in range(plan.workers)]
+        joining = plan.expect_workers_max_wait_s + STARTUP_TIMEOUT_S
+        _wait(master, master.ready, joining, cancelled, overloaded, workers)
+        if master.error is not None or not master.ready.is_set():
+            raise _start_failure(master, workers)
         start_epoch = time.time() + START_MARGIN_S
-        for generator in generators:
-            generator.start(start_epoch)
+        master.start(start_epoch)
         if on_window is not None:
             for at, event in ((plan.warmup_s, "start"), (plan.warmup_s + plan.duration_s, "end")):
                 timer = threading.Timer(start_epoch + at - time.time(), on_window, (event,))
                 timer.daemon = True
                 timer.start()
                 timers.append(timer)
-        budget = START_MARGIN_S + plan.warmup_s + plan.duration_s + plan.drain_timeout_s + 30
-        _wait_all(generators, "finished", budget, cancelled, overloaded)
+        budget = START_MARGIN_S + plan.warmup_s + plan.duration_s + plan.drain_timeout_s + 60
+        _wait(master, master.finished, budget, cancelled, overloaded, [])
         for timer in timers:
             timer.join(timeout=30)
-        return LaunchOutcome(_merge(plan, generators), start_epoch)
+        return _merge(plan, master, start_epoch)
     finally:
         for timer in timers:
             timer.cancel()
-        for generator in generators:
-            generator.close()
+        quit_sent = master.result is not None or master.refused
+        master.close()
+        for worker in workers:
+            worker.close(quit_sent=quit_sent)
 
 
-def _wait_all(
-    generators: list[_Generator],
-    what: str,
+def _start_failure(master: _Master, workers: list[_LocalWorker]) -> DependencyError:
+    ended = [w for w in workers if w.process.poll() is not None]
+    why = master.error or ("" if ended else "the workers did not join in time")
+    if ended:  # a local worker that could not start says why on its stderr
+        why += "; " if why else ""
+        why += f"a local worker exited before the run, code {ended[0].process.returncode}: "
+        why += _tail(ended[0].stderr)
+    return WorkersRefusedError(why) if master.refused else DependencyError(why)
+
+
+def _wait(
+    master: _Master,
+    event: threading.Event,
     timeout: float,
     cancelled: threading.Event | None,
     overloaded: list[str],
+    workers: list[_LocalWorker],
 ) -> None:
     deadline = time.monotonic() + timeout
-    for generator in generators:
-        event: threading.Event = getattr(generator, what)
-        while not event.wait(0.1):
-            if cancelled is not None and cancelled.is_set():
-                raise InterruptedByUser("load run cancelled")
-            if overloaded:  # its numbers would measure the generator: stop now
-                raise GeneratorOverloadedError(overloaded[0])
-            if time.monotonic() > deadline:
-                generator.error = generator.error or f"no '{what}' within {timeout:.0f}s"
-                return
+    while not event.wait(0.1):
+        if cancelled is not None and cancelled.is_set():
+            raise InterruptedByUser("load run cancelled")
+        if overloaded:  # its numbers would measure the generator: stop now
+            raise GeneratorOverloadedError(overloaded[0])
+        if workers and all(w.process.poll() is not None for w in workers):
+            return  # every local worker ended before joining: the caller says why
+        if time.monotonic() > deadline:
+            master.error = master.error or f"no answer from the load master within {timeout:.0f}s"
+            return
 
 
-def _merge(plan: LoadPlan, generators: list[_Generator]) -> RunData:
+def _merge(plan: LoadPlan, master: _Master, start_epoch: float) -> LaunchOutcome:
+    if master.result is None:
+        raise DependencyError(f"the load run ended without a result: {master.error}")
     merged = RunData(
         duration_s=plan.duration_s,
         warmup_s=plan.warmup_s,
         target_rate=plan.rate,
         workers=plan.generators,
     )
-    for generator in generators:
-        if generator.result is None:
-            merged.failed_workers.append(
-                f"generator {generator.spec.worker_index}: {generator.error or 'no result'}"
-            )
-            continue
-        merged.merge(RunData.from_json(generator.result))
-    if len(merged.failed_workers) == len(generators):
-        raise DependencyError(f"every load generator failed: {merged.failed_workers[0]}")
-    return merged
+    per_worker = []
+    for entry in master.result["workers"]:
+        data = RunData.from_json(entry["data"])
+        per_worker.append(data)
+        merged.merge(data)
+    merged.failed_workers.extend(str(item) for item in master.result["lost"])
+    if not per_worker:
+        raise DependencyError(f"every load worker was lost: {merged.failed_workers[0]}")
+    return LaunchOutcome(merged, start_epoch, per_worker)

@@ -18,7 +18,7 @@ from opsctl.load.declared import declared_operations
 from opsctl.load.engine_names import operation_name
 from opsctl.load.histograms import RunData
 from opsctl.load.launcher import LoadPlan
-from opsctl.load.spec import GeneratorSpec
+from opsctl.load.spec import RunShare
 from opsctl.load.verdict import evaluate
 
 
@@ -127,11 +127,11 @@ def test_error_status_defaults_to_400_and_stays_an_http_status() -> None:
             settings(error_status=wrong)
 
 
-def test_error_status_reaches_each_generator_spec() -> None:
+def test_error_status_reaches_each_worker_share() -> None:
     plan = LoadPlan(scenario=Path("x.py"), host="h", rate=1, warmup_s=0, duration_s=1)
     assert plan.error_status == 400
-    spec = GeneratorSpec(
-        scenario="x.py", host="h", rate=1, phase=0, warmup_s=0, duration_s=1, max_users=1,
-        drain_timeout_s=1, error_status=500,
+    share = RunShare(
+        host="h", total_rate=1, stride=1, offset=0, warmup_s=0, duration_s=1, max_users=1,
+        drain_timeout_s=1, start_in_s=0.5, error_status=500,
     )  # fmt: skip
-    assert GeneratorSpec.from_line(spec.to_line()).error_status == 500
+    assert RunShare.from_message(share.to_message()).error_status == 500

@@ -57,8 +57,8 @@ class LoadGate(Gate):
         with target_url(context, settings) as base_url:
             scraper = MetricsScraper(base_url, settings.server_metric)
             context.progress(
-                f"load: {settings.rate:g}/s on {base_url} with {settings.workers} "
-                f"generator(s), warm-up {settings.warmup:g}s, {settings.duration:g}s"
+                f"load: {settings.rate:g}/s on {base_url} with {settings.generators} "
+                f"worker(s), warm-up {settings.warmup:g}s, {settings.duration:g}s"
             )
             plan = LoadPlan(
                 scenario=scenario,
@@ -70,8 +70,9 @@ class LoadGate(Gate):
                 max_users=settings.max_users,
                 drain_timeout_s=settings.drain_timeout,
                 import_root=context.project.root,
-                remote_workers=settings.remote_workers,
+                expect_workers=settings.expect_workers,
                 master_bind=settings.master_bind,
+                expect_workers_max_wait_s=settings.expect_workers_max_wait,
                 error_status=settings.error_status,
             )
             try:
@@ -113,7 +114,7 @@ def check_target(context: GateContext, settings: LoadSettings) -> GateResult | N
             f"refusing to load-test the protected environment '{context.environment_name}'",
             hint="load tests run on local or a staging environment",
         )
-    generators = settings.workers + settings.remote_workers
+    generators = settings.generators
     capacity = generators * settings.max_rate_per_worker
     if settings.rate > capacity:
         reason = (

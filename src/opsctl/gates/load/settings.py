@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from opsctl.config.durations import parse_duration
 from opsctl.config.models import StrictModel
@@ -66,18 +66,25 @@ class LoadSettings(StrictModel):
     warmup: float = Field(default=10.0, ge=0, description="Excluded from the verdict (duration).")
     duration: float = Field(default=60.0, gt=0, description="Measured window (duration).")
     min_samples: int = Field(default=1000, ge=1, description="Per operation with an SLA.")
-    workers: int = Field(default=1, ge=1, le=64, description="Load generator processes.")
+    workers: int = Field(
+        default=1, ge=0, le=64, description="Local worker processes (stock Locust workers)."
+    )
     slas: list[Sla] = Field(min_length=1, description="SLAs per operation or per tag.")
-    remote_workers: int = Field(
+    expect_workers: int = Field(
         default=0,
         ge=0,
         le=256,
-        description="Generators on other machines (opsctl load worker --master HOST).",
+        validation_alias=AliasChoices("expect_workers", "remote_workers"),
+        description="Stock `locust --worker`s joining from other machines, on top of `workers`.",
     )
-    master_bind: str = Field(
-        default="127.0.0.1:5557",
-        pattern=r"^[^\s:]*:\d{1,5}$",
-        description="host:port the remote workers connect to (0.0.0.0:5557 to accept others).",
+    expect_workers_max_wait: float = Field(
+        default=60.0, gt=0, description="How long to wait for every worker to join (duration)."
+    )
+    master_bind: str | None = Field(
+        default=None,
+        pattern=r"^(\[[0-9a-fA-F:]+\]|[^\s:\[\]]*):\d{1,5}$",
+        description="host:port the master listens on (default 127.0.0.1, port 5557 when "
+        "workers join from elsewhere, else a free one; 0.0.0.0:5557 to accept other machines).",
     )
     server_workers: int = Field(
         default=2,
@@ -124,7 +131,20 @@ class LoadSettings(StrictModel):
         "(e.g. rate limits sized for one load generator IP).",
     )
 
-    @field_validator("warmup", "duration", "drain_timeout", mode="before")
+    @field_validator(
+        "warmup", "duration", "drain_timeout", "expect_workers_max_wait", mode="before"
+    )
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _some_worker(self) -> LoadSettings:
+        if self.workers + self.expect_workers < 1:
+            raise ValueError("workers: 0 needs expect_workers of 1 or more (someone must load)")
+        return self
+
+    @property
+    def generators(self) -> int:
+        """Every worker of the run: the local ones and those joining from elsewhere."""
+        return self.workers + self.expect_workers

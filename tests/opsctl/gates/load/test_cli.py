@@ -1,4 +1,4 @@
-"""``opsctl load run``, ``opsctl load worker`` and ``opsctl verify load``: the docs' examples.
+"""``opsctl load run``, ``opsctl load worker`` (a stock Locust worker), ``opsctl verify load``.
 
 Each command example of docs/load-gate.md runs here, shortened, against a fixture service.
 """
@@ -48,30 +48,49 @@ def test_load_run_prints_each_operation_and_writes_the_html_report(
     assert "<svg" in report.read_text(encoding="utf-8")
 
 
-def test_load_worker_joins_a_run_over_the_locust_protocol(
+def test_workers_from_elsewhere_join_a_run_stock_locust_and_opsctl_load_worker(
     tmp_path: Path, fixture_service: Any
 ) -> None:
+    # the docs' three commands: the run listening for two workers, and the two ways to start one
     service = fixture_service()
     port = free_port()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "opsctl", "load", "worker", "--master", "127.0.0.1",
-         "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    scenario = str(FIXTURES / "fast_only.py")
+    joining = [
+        [sys.executable, "-m", "locust", "-f", scenario, "--worker", "--master-host",
+         "127.0.0.1", "--master-port", str(port)],
+        [sys.executable, "-m", "opsctl", "load", "worker", "--master", f"127.0.0.1:{port}",
+         "-f", scenario],
+    ]  # fmt: skip
+    workers = [
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for command in joining
+    ]
     try:
         result = CliRunner().invoke(
             app,
-            ["load", "run", "--url", service.url, "--scenario", str(FIXTURES / "fast_only.py"),
-             "--rate", "40", "--duration", "2s", "--warmup", "1s", "--workers", "1",
-             "--remote-workers", "1", "--master-bind", f"127.0.0.1:{port}", "--no-live"],
+            ["load", "run", "--url", service.url, "--scenario", scenario, "--rate", "40",
+             "--duration", "2s", "--warmup", "1s", "--workers", "0", "--expect-workers", "2",
+             "--master-bind", f"127.0.0.1:{port}", "--no-live"],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
-        assert "40.0/s of 40/s" in result.output  # both generators kept their share
-        assert worker.wait(timeout=30) == 0  # the master ended the worker with the run
+        assert "40.0/s of 40/s" in result.output  # both workers kept their share
+        assert [worker.wait(timeout=30) for worker in workers] == [0, 0]  # ended with the run
     finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    assert len(service.clients) == 1  # both on loopback
+    assert sum(service.calls.values()) >= 100  # 40/s for 3 s, warm-up included
+
+
+def test_load_run_refuses_workers_0_with_no_one_expected() -> None:
+    result = CliRunner().invoke(
+        app, ["load", "run", "--url", "http://127.0.0.1:9", "--scenario",
+              str(FIXTURES / "fast_only.py"), "--rate", "5", "--workers", "0"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--workers 0 needs --expect-workers 1 or more" in result.output
 
 
 def test_verify_load_exits_1_when_an_sla_is_missed(tmp_path: Path, fixture_service: Any) -> None:

@@ -55,3 +55,32 @@ def test_a_bad_duration_is_a_config_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"definition-of-done.yaml:4.*warmup"):
         load_definition_of_done(load_project(tmp_path / "opsctl.yaml"))
+
+
+def _section(**keys: object) -> LoadSettings:
+    slas = [{"match": {"tag": "simple"}, "p95_ms": 200}]
+    return LoadSettings.model_validate({"scenario": "s.py", "rate": 10, "slas": slas, **keys})
+
+
+def test_workers_from_elsewhere_add_to_the_local_ones() -> None:
+    section = _section(workers=0, expect_workers=3, expect_workers_max_wait="2m")
+    assert section.generators == 3
+    assert section.expect_workers_max_wait == 120.0
+    assert section.master_bind is None  # loopback, decided by the launcher
+    assert _section(remote_workers=2).expect_workers == 2  # the key's old name still reads
+
+
+def test_no_worker_at_all_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="workers: 0 needs expect_workers"):
+        _section(workers=0)
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0:5557", "10.0.0.7:6000", "[::1]:5557", ":5557"])
+def test_master_bind_is_host_and_port(bind: str) -> None:
+    assert _section(master_bind=bind).master_bind == bind
+
+
+@pytest.mark.parametrize("bind", ["5557", "host", "a b:1", "host:port"])
+def test_a_master_bind_without_a_port_is_refused(bind: str) -> None:
+    with pytest.raises(ValueError, match="master_bind"):
+        _section(master_bind=bind)
