@@ -3,15 +3,15 @@
 Arrivals are due at a fixed rate, whatever the service does: arrival ``j`` of the whole run
 is due at ``start + j / rate``, and each of N workers runs every N-th one. Each arrival takes
 an idle Locust user (or creates one, up to ``max_users``) and runs one of its tasks, chosen by
-weight. The first request of an arrival
-is timed from when the arrival was *due*; each following request of the same task from when
-the previous one ended (the moment the user wanted to send it). So a stalled server or a
-late generator shows up as latency instead of silently sending less (coordinated omission).
+weight. The first request of an arrival is timed from when the arrival was *due*; each
+following request of the same task from when the previous one ended (the moment the user
+wanted to send it). So a stalled server or a late generator shows up as latency instead of
+silently sending less (coordinated omission).
 A request sent from a greenlet the task spawned (``gevent.spawn``, a ``Pool``) belongs to the
 same arrival: it is timed from the moment its spawner was last ready to send.
 
 Only arrivals due after the warm-up are recorded (by timestamp, so it works the same in every
-process). A greenlet measures event-loop lag; the master turns it, the achieved rate and
+process). A greenlet measures event-loop lag; the verdict turns it, the achieved rate and
 scenario exceptions into run validity. The engine runs in the worker's own Locust
 ``Environment`` (its runner, ``parsed_options`` and events, as plain Locust has them), fires
 ``test_start``/``test_stop`` there and calls every user's ``on_start`` and ``on_stop``.
@@ -57,7 +57,7 @@ class Arrival:
 
     @property
     def next_due(self) -> float:
-        """When the arrival's own greenlet meant to send its next request."""
+        """The latest moment any greenlet of the arrival was ready to send (for unfinished)."""
         return max(times[-1] for times in self.ready.values()) if self.ready else self.due
 
 
@@ -82,7 +82,7 @@ class OpenModelEngine:
         share: RunShare,
         emit: Callable[[str, dict[str, Any]], None],
     ) -> None:
-        self.spec = share
+        self.share = share
         self.emit = emit
         self.classes = check_user_classes(list(environment.user_classes))
         environment.host = share.host
@@ -107,8 +107,8 @@ class OpenModelEngine:
     def run(self, start_perf: float) -> RunData:
         """Run the schedule that starts at ``start_perf`` (``time.perf_counter()``)."""
         self.start = start_perf
-        self.measure_start = self.start + self.spec.warmup_s
-        self.end = self.measure_start + self.spec.duration_s
+        self.measure_start = self.start + self.share.warmup_s
+        self.end = self.measure_start + self.share.duration_s
         events = self.environment.events
         events.request.add_listener(self._on_request)  # type: ignore[no-untyped-call]
         self._runner_state(STATE_RUNNING)
@@ -118,7 +118,7 @@ class OpenModelEngine:
             probes = [gevent.spawn(self._lag_probe), gevent.spawn(self._progress)]
             self.cpu_before = time.process_time()  # the scenario's own cost here: capacity
             self._schedule(group)
-            group.join(timeout=self.spec.drain_timeout_s)
+            group.join(timeout=self.share.drain_timeout_s)
             self._give_up_on_unfinished(group)
             self.data.cpu_s = time.process_time() - self.cpu_before
             gevent.killall(probes)
@@ -140,7 +140,7 @@ class OpenModelEngine:
     def _schedule(self, group: Group) -> None:
         k = 0
         while True:
-            due = self.start + self.spec.due(k)
+            due = self.start + self.share.due(k)
             if due >= self.end:
                 return
             delay = due - time.perf_counter()
@@ -169,12 +169,12 @@ class OpenModelEngine:
 
     def _progress(self) -> None:
         while True:
-            gevent.sleep(self.spec.progress_interval_s)
+            gevent.sleep(self.share.progress_interval_s)
             now = time.perf_counter()
             self.emit(
                 "progress",
                 {
-                    "worker": self.spec.offset,
+                    "worker": self.share.offset,
                     "elapsed_s": now - self.start,
                     "measuring": now >= self.measure_start,
                     "arrivals": self.data.arrivals,
@@ -259,7 +259,7 @@ class OpenModelEngine:
             self._began(arrival)
             user: User = queue.get()
             return user
-        if self.user_count >= self.spec.max_users:
+        if self.user_count >= self.share.max_users:
             if arrival.measured:
                 self.data.waited_for_user += 1
             waited: User = queue.get()
@@ -290,7 +290,7 @@ class OpenModelEngine:
                     (now - arrival.next_due) * 1e6,
                     (now - arrival.next_due) * 1e6,
                     second=int(arrival.due - self.start),
-                    error=f"no response within the drain timeout ({self.spec.drain_timeout_s}s)",
+                    error=f"no response within the drain timeout ({self.share.drain_timeout_s}s)",
                 )
         group.kill(block=True, timeout=2)
 
@@ -353,7 +353,7 @@ class OpenModelEngine:
         error = (
             f"{type(exception).__name__}: {exception}"
             if exception is not None
-            else response_error(response, self.spec.error_status)
+            else response_error(response, self.share.error_status)
         )
         stats.record(
             (now - due) * 1e6, service_us, second=int(arrival.due - self.start), error=error
