@@ -88,9 +88,10 @@ PER_PROCESS = textwrap.dedent(
     def open_model(rate):
         share = RunShare(host=url, total_rate=rate, stride=1, offset=0, warmup_s=1.0,
                          duration_s=seconds, max_users=1000, drain_timeout_s=5.0,
-                         start_in_s=0.2)
+                         )
         engine = OpenModelEngine(Environment(user_classes=classes, host=url), share,
                                  lambda *_: None)
+        engine.prepare()
         data = engine.run(time.perf_counter() + 0.2)
         fast = data.operations["Ok"].percentile_ms(99) or 1e9
         kept = data.achieved_rate >= 0.95 * rate and data.lag_p99_ms() <= 100 and fast <= 50

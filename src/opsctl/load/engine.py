@@ -104,28 +104,35 @@ class OpenModelEngine:
 
     # -- timing -----------------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Before the start is set: ``test_start`` hooks (seeding, log-ins) take what they take."""
+        self.environment.events.request.add_listener(self._on_request)  # type: ignore[no-untyped-call]
+        self._runner_state(STATE_RUNNING)
+        self.environment.events.test_start.fire(environment=self.environment)  # type: ignore[no-untyped-call]
+
     def run(self, start_perf: float) -> RunData:
-        """Run the schedule that starts at ``start_perf`` (``time.perf_counter()``)."""
+        """Run the schedule that starts at ``start_perf`` (``time.perf_counter()``).
+
+        Call :meth:`prepare` first. Progress keeps flowing until the end, ``on_stop`` and
+        ``test_stop`` included, so a slow clean-up is not taken for a lost worker.
+        """
         self.start = start_perf
         self.measure_start = self.start + self.share.warmup_s
         self.end = self.measure_start + self.share.duration_s
         events = self.environment.events
-        events.request.add_listener(self._on_request)  # type: ignore[no-untyped-call]
-        self._runner_state(STATE_RUNNING)
+        probes = [gevent.spawn(self._lag_probe), gevent.spawn(self._progress)]
         try:
-            events.test_start.fire(environment=self.environment)  # type: ignore[no-untyped-call]
             group = Group()
-            probes = [gevent.spawn(self._lag_probe), gevent.spawn(self._progress)]
             self.cpu_before = time.process_time()  # the scenario's own cost here: capacity
             self._schedule(group)
             group.join(timeout=self.share.drain_timeout_s)
             self._give_up_on_unfinished(group)
             self.data.cpu_s = time.process_time() - self.cpu_before
-            gevent.killall(probes)
             events.test_stopping.fire(environment=self.environment)  # type: ignore[no-untyped-call]
             self._stop_users()
             events.test_stop.fire(environment=self.environment)  # type: ignore[no-untyped-call]
         finally:
+            gevent.killall(probes)
             events.request.remove_listener(self._on_request)  # type: ignore[no-untyped-call]
             # stopped, as Locust's own stop() leaves it: the quit that follows fires no second
             # test_stop, and another run on this worker starts from a stopped runner again

@@ -32,6 +32,7 @@ from opsctl.load.worker_hooks import HOOKS_LOCUSTFILE
 from opsctl.processes import stop_group
 
 STARTUP_TIMEOUT_S = 60.0  # the master importing Locust and the scenario
+PREPARE_TIMEOUT_S = 120.0  # as opsctl.load.master.PREPARE_TIMEOUT_S (not imported: gevent)
 START_MARGIN_S = 0.5  # the run message reaches every worker before the schedule starts
 WORKER_EXIT_WAIT_S = 10.0
 DEFAULT_MASTER_PORT = 5557
@@ -286,7 +287,9 @@ def run_generators(
             raise DependencyError(f"the load master could not start: {master.error}")
         host = _connect_host(master.spec.bind_host)
         workers = [_LocalWorker(plan, host, master.port) for _ in range(plan.workers)]
-        joining = plan.expect_workers_max_wait_s + STARTUP_TIMEOUT_S
+        # joining, then every worker's test_start hooks (opsctl.load.master bounds both)
+        max_wait = plan.expect_workers_max_wait_s
+        joining = max_wait + max(PREPARE_TIMEOUT_S, max_wait) + STARTUP_TIMEOUT_S
         _wait(master, master.ready, joining, cancelled, overloaded, workers)
         if master.error is not None or not master.ready.is_set():
             raise _start_failure(master, workers)

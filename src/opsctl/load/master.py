@@ -3,14 +3,18 @@
 A Locust ``MasterRunner`` that stock ``locust --worker`` processes join, on this machine or
 any other. It loads the scenario as Locust does (so ``events.init``, ``test_start``,
 ``test_stop`` and ``quitting`` listeners run here as on a Locust master), waits a bounded time
-for the expected workers, asks each who it is (refusing a worker with another opsctl version
-or another scenario file), splits the rate between them, relays their progress and hands their
-serialized histograms to opsctl. A worker that stops answering (no heartbeat, no progress) is
-named as lost and its partial data is left out, never merged as if whole.
+for the expected workers, asks each who it is (refusing a worker with another opsctl or Locust
+release, another scenario file, a class selection or tags), sends each its share of the
+schedule and waits until each has run its ``test_start`` hooks, then gives them one start
+time, relays their progress and hands their serialized histograms to opsctl. On SIGTERM it
+sends Locust's ``quit`` to every worker before it exits. A worker that stops answering (no
+heartbeat, no progress) is named as lost and its partial data is left out, never merged as if
+whole.
 
 Talks to opsctl with JSON lines (:mod:`opsctl.load.spec`): stdin ``MasterSpec`` -> stdout
-``listening`` (the port) -> ``ready`` (the workers) -> stdin ``{"start": epoch}`` -> stdout
-``progress`` ... -> ``result`` (each worker's data and the lost ones) or ``error``.
+``listening`` (the port) -> ``ready`` (the workers joined and prepared) -> stdin
+``{"start": epoch}`` -> stdout ``progress`` ... -> ``result`` (each worker's data and the lost
+ones) or ``error``.
 Imports Locust (gevent) first: never import this module in the opsctl process.
 """
 
@@ -25,9 +29,11 @@ from typing import Any
 from opsctl.load.spec import (
     FAILURE,
     HELLO,
+    PREPARED,
     PROGRESS,
     RESULT,
     RUN,
+    START,
     MasterSpec,
     RunShare,
     WorkerIdentity,
@@ -36,6 +42,7 @@ from opsctl.load.spec import (
 
 #: A worker that sent no progress for this long while the run was on is lost.
 STALE_S = 10.0
+PREPARE_TIMEOUT_S = 120.0  # test_start hooks on every worker (seeding, log-ins)
 HELLO_RETRY_S = 2.0
 RESULT_GRACE_S = 30.0
 
@@ -62,7 +69,9 @@ class Coordinator:
         self.results: dict[str, dict[str, Any]] = {}
         self.lost: dict[str, str] = {}
         self.last_seen: dict[str, float] = {}
+        self.prepared: set[str] = set()
         runner.register_message(HELLO, self._on_hello)
+        runner.register_message(PREPARED, self._on_prepared)
         runner.register_message(PROGRESS, self._on_progress)
         runner.register_message(RESULT, self._on_result)
         runner.register_message(FAILURE, self._on_failure)
@@ -71,6 +80,9 @@ class Coordinator:
 
     def _on_hello(self, environment: Any, msg: Any, **_: Any) -> None:
         self.identities[msg.node_id] = WorkerIdentity.from_message(msg.data or {})
+
+    def _on_prepared(self, environment: Any, msg: Any, **_: Any) -> None:
+        self.prepared.add(msg.node_id)
 
     def _on_progress(self, environment: Any, msg: Any, **_: Any) -> None:
         if msg.node_id in self.workers and msg.node_id not in self.lost:
@@ -127,12 +139,23 @@ class Coordinator:
                 f"worker {client_id} runs Locust {identity.locust}, the master {self.mine.locust}:"
                 " install the same Locust release on every load generator"
             )
+        if identity.tags:
+            raise RunRefusedError(
+                f"worker {client_id} was started with --tags/--exclude-tags "
+                f"({', '.join(identity.tags)}): opsctl's runs use every task; drop them"
+            )
         if identity.scenario_sha256 != self.mine.scenario_sha256:
             raise RunRefusedError(
                 f"worker {client_id} runs another scenario: {', '.join(identity.scenario_files)}"
                 f" sha256 {identity.scenario_sha256[:12]}, the master's "
                 f"{', '.join(self.mine.scenario_files)} sha256 {self.mine.scenario_sha256[:12]}"
                 ": workers run the scenario file they have, so deploy the same file to each"
+            )
+        if identity.user_classes != self.mine.user_classes:
+            raise RunRefusedError(
+                f"worker {client_id} runs the user classes {', '.join(identity.user_classes)}"
+                f", the master {', '.join(self.mine.user_classes)}: start it without a class "
+                "selection"
             )
 
     def _missing(self, joined: list[str], answered: list[str]) -> str:
@@ -152,7 +175,10 @@ class Coordinator:
 
     # -- the run ----------------------------------------------------------------------------
 
-    def start(self, start_epoch: float) -> None:
+    def prepare(self) -> None:
+        """Send each worker its share; wait until every one has run its ``test_start`` hooks."""
+        import gevent
+
         total = len(self.workers)
         for index, client_id in enumerate(self.workers):
             share = RunShare(
@@ -164,11 +190,31 @@ class Coordinator:
                 duration_s=self.spec.duration_s,
                 max_users=self.spec.max_users,
                 drain_timeout_s=self.spec.drain_timeout_s,
-                start_in_s=start_epoch - time.time(),
                 error_status=self.spec.error_status,
             )
-            self.last_seen[client_id] = time.monotonic() + max(0.0, share.start_in_s)
             self.runner.send_message(RUN, share.to_message(), client_id=client_id)
+        deadline = time.monotonic() + max(PREPARE_TIMEOUT_S, self.spec.expect_workers_max_wait_s)
+        while not all(c in self.prepared or c in self.lost for c in self.workers):
+            for client_id in self.workers:
+                if self.runner.clients.get(client_id) is None and client_id not in self.lost:
+                    self.lost[client_id] = "left the run before it started"
+            if time.monotonic() > deadline:
+                late = [self.name(c) for c in self.workers if c not in self.prepared]
+                raise RunRefusedError(
+                    f"{', '.join(late)} did not finish its test_start hooks in time"
+                )
+            gevent.sleep(0.05)
+        if self.lost:
+            raise RunRefusedError(
+                "; ".join(f"{self.name(c)} {why}" for c, why in self.lost.items())
+            )
+
+    def start(self, start_epoch: float) -> None:
+        """Tell every prepared worker when the schedule starts (relative: no shared clock)."""
+        for client_id in self.workers:
+            start_in_s = start_epoch - time.time()
+            self.last_seen[client_id] = time.monotonic() + max(0.0, start_in_s)
+            self.runner.send_message(START, {"start_in_s": start_in_s}, client_id=client_id)
 
     def watch(self, start_epoch: float) -> None:
         """Until every worker sent its result or is lost (bounded by the run's own length)."""
@@ -219,11 +265,31 @@ def _parsed_options(spec: MasterSpec) -> Any:
     options.locustfile = spec.scenario
     options.host = spec.host
     options.master = True
-    options.headless = True
+    # not headless: a headless master quits for good when its last worker leaves, and a
+    # worker may leave (a pod restarted) while the master still waits for others to join
+    options.headless = False
     options.expect_workers = spec.expect_workers
     options.master_bind_host = spec.bind_host
     options.master_bind_port = spec.bind_port
     return options
+
+
+def _quit_on_sigterm(runner: Any) -> None:
+    """opsctl stops the master with SIGTERM (Ctrl-C, a refusal): tell every worker to quit first.
+
+    Without it, workers on other machines would keep loading the service until Locust's own
+    60 s master-heartbeat timeout.
+    """
+    import os
+    import signal
+
+    import gevent
+
+    def quit_and_exit() -> None:
+        runner.quit()  # Locust's "quit" to every worker, then 0.5 s for it to leave
+        os._exit(3)
+
+    gevent.signal_handler(signal.SIGTERM, lambda: gevent.spawn(quit_and_exit))
 
 
 def _read_line() -> str:
@@ -259,6 +325,7 @@ def main() -> int:
         emit("error", {"message": f"{type(error).__name__}: {error}"})
         return 2
     runner.master_bind_port = runner.server.port  # a reconnect binds the same port again
+    _quit_on_sigterm(runner)
     events.init.fire(environment=environment, runner=runner, web_ui=None)  # type: ignore[no-untyped-call]
     emit("listening", {"port": runner.server.port})
     coordinator = Coordinator(runner, spec, identity(environment))
@@ -268,13 +335,19 @@ def main() -> int:
         emit("error", {"message": str(refused), "refused": True})
         runner.quit()
         return 3
+    events.test_start.fire(environment=environment)  # type: ignore[no-untyped-call]
+    try:
+        coordinator.prepare()
+    except RunRefusedError as refused:
+        emit("error", {"message": str(refused)})
+        runner.quit()
+        return 3
     emit("ready", {"workers": workers})
     line = _read_line()
     if not line:
         runner.quit()
         return 1  # opsctl went away
     start_epoch = float(json.loads(line)["start"])
-    events.test_start.fire(environment=environment)  # type: ignore[no-untyped-call]
     coordinator.start(start_epoch)
     coordinator.watch(start_epoch)
     events.test_stop.fire(environment=environment)  # type: ignore[no-untyped-call]

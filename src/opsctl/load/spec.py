@@ -22,7 +22,9 @@ MARKER = "@@opsctl-load "
 
 # Locust message types (master -> worker: HELLO, RUN; worker -> master: the rest).
 HELLO = "opsctl_hello"  # the master asks; the worker answers with its WorkerIdentity
-RUN = "opsctl_run"  # a RunShare
+RUN = "opsctl_run"  # a RunShare: the worker fires test_start, then answers PREPARED
+PREPARED = "opsctl_prepared"
+START = "opsctl_start"  # {"start_in_s": ...}: when the prepared schedule starts
 PROGRESS = "opsctl_progress"
 RESULT = "opsctl_result"  # the worker's serialized RunData
 FAILURE = "opsctl_error"
@@ -40,7 +42,6 @@ class RunShare:
     duration_s: float
     max_users: int
     drain_timeout_s: float
-    start_in_s: float  # seconds from receipt to the schedule's start (no shared clock needed)
     progress_interval_s: float = 1.0
     error_status: int = DEFAULT_ERROR_STATUS  # a response with this status or above failed
 
@@ -74,11 +75,13 @@ class WorkerIdentity:
     scenario_sha256: str  # of the files that define the worker's user classes
     scenario_files: tuple[str, ...] = ()
     user_classes: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # --tags/--exclude-tags it was started with ("-" for excluded)
 
     def to_message(self) -> dict[str, Any]:
         data = asdict(self)
         data["scenario_files"] = list(self.scenario_files)
         data["user_classes"] = list(self.user_classes)
+        data["tags"] = list(self.tags)
         return data
 
     @classmethod
@@ -89,6 +92,7 @@ class WorkerIdentity:
             scenario_sha256=str(data.get("scenario_sha256")),
             scenario_files=tuple(str(item) for item in data.get("scenario_files", ())),
             user_classes=tuple(str(item) for item in data.get("user_classes", ())),
+            tags=tuple(str(item) for item in data.get("tags", ())),
         )
 
 

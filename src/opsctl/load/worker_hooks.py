@@ -24,7 +24,20 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from opsctl.load.spec import FAILURE, HELLO, PROGRESS, RESULT, RUN, RunShare, WorkerIdentity
+from opsctl.load.spec import (
+    FAILURE,
+    HELLO,
+    PREPARED,
+    PROGRESS,
+    RESULT,
+    RUN,
+    START,
+    RunShare,
+    WorkerIdentity,
+)
+
+#: How long a prepared worker waits for the master's START before it gives the run up.
+START_TIMEOUT_S = 600.0
 
 #: A locustfile with no user class that only imports this module: ``-f scenario.py,<this>``.
 HOOKS_LOCUSTFILE = Path(__file__).resolve().parent / "locustfile" / "opsctl_worker_hooks.py"
@@ -49,6 +62,7 @@ def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         return
     runner.register_message(HELLO, _answer_hello)
     runner.register_message(RUN, _run_share, concurrent=True)
+    runner.register_message(START, _start)
 
 
 def identity(environment: Any) -> WorkerIdentity:
@@ -60,12 +74,16 @@ def identity(environment: Any) -> WorkerIdentity:
 
     defining = (_defining_file(cls) for cls in environment.user_classes)
     files = sorted({name for name in defining if name is not None})
+    options = environment.parsed_options
+    tags = [*(getattr(options, "tags", None) or [])]
+    tags += [f"-{tag}" for tag in getattr(options, "exclude_tags", None) or []]
     return WorkerIdentity(
         opsctl=__version__,
         locust=locust.__version__,
         scenario_sha256=scenario_fingerprint([Path(name) for name in files]),
         scenario_files=tuple(Path(name).name for name in files),
         user_classes=tuple(sorted(cls.__name__ for cls in environment.user_classes)),
+        tags=tuple(sorted(tags)),
     )
 
 
@@ -79,11 +97,22 @@ def _answer_hello(environment: Any, msg: Any, **_: Any) -> None:
     environment.runner.send_message(HELLO, identity(environment).to_message())
 
 
+_STARTS: list[Any] = []  # the AsyncResult the prepared run waits on (one run at a time)
+
+
+def _start(environment: Any, msg: Any, **_: Any) -> None:
+    if _STARTS:
+        _STARTS[-1].set((time.perf_counter(), float(msg.data["start_in_s"])))
+
+
 def _run_share(environment: Any, msg: Any, **_: Any) -> None:
+    from gevent.event import AsyncResult
+
     from opsctl.load.engine import OpenModelEngine
 
     runner = environment.runner
-    received = time.perf_counter()
+    started: AsyncResult = AsyncResult()
+    _STARTS.append(started)
     try:
         share = RunShare.from_message(msg.data)
 
@@ -91,10 +120,18 @@ def _run_share(environment: Any, msg: Any, **_: Any) -> None:
             runner.send_message(PROGRESS, payload)
 
         engine = OpenModelEngine(environment, share, relay)
-        data = engine.run(received + share.start_in_s)
+        engine.prepare()
+        runner.send_message(PREPARED, {"worker": share.offset})
+        start = started.wait(START_TIMEOUT_S)
+        if start is None:
+            raise RuntimeError(f"no start from the master within {START_TIMEOUT_S:g}s")
+        received, start_in_s = start
+        data = engine.run(received + start_in_s)
         runner.send_message(RESULT, {"worker": share.offset, "data": data.to_json()})
     except Exception as error:
         where = traceback.format_exc(limit=6)
         runner.send_message(
             FAILURE, {"message": f"{type(error).__name__}: {error}", "trace": where}
         )
+    finally:
+        _STARTS.remove(started)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from tests.opsctl.cli.helpers import free_port
 from tests.opsctl.gates.load.conftest import FIXTURES, SERVICE
 
+from opsctl.errors import InterruptedByUser
 from opsctl.load.launcher import (
     LaunchOutcome,
     LoadPlan,
@@ -150,3 +152,66 @@ def test_too_few_workers_is_a_bounded_wait_that_says_where_it_listened() -> None
     port = free_port()
     with pytest.raises(WorkersRefusedError, match=rf"only 1 of 2 .* within 3s on 127.0.0.1:{port}"):
         cycle_run(1, expect_workers=1, master_bind=f"127.0.0.1:{port}", expect_workers_max_wait_s=3)
+
+
+def test_slow_test_start_and_on_stop_hooks_neither_start_late_nor_lose_a_worker() -> None:
+    with SERVICE.FixtureService() as service:
+        plan = LoadPlan(
+            scenario=FIXTURES / "slow_hooks.py", host=service.url, rate=20, warmup_s=0.5,
+            duration_s=2.0, workers=2, drain_timeout_s=5.0,
+        )  # fmt: skip
+        data = run_generators(plan).data
+    assert data.failed_workers == []
+    assert data.largest_start_delay_ms() < 500  # not 2000: the start came after the hooks
+    assert data.operations["Fast"].count == data.scheduled == 40
+
+
+def test_a_worker_that_leaves_while_others_join_does_not_end_the_wait() -> None:
+    port = free_port()
+    leaving = stock_worker(FIXTURES / "cycle.py", port)
+    staying: list[subprocess.Popen[bytes]] = []
+
+    def swap() -> None:
+        time.sleep(4)  # joined and answered by now
+        leaving.terminate()  # a stock worker sends Locust's quit as it stops
+        leaving.wait()
+        staying.extend(stock_worker(FIXTURES / "cycle.py", port) for _ in range(2))
+
+    swapper = threading.Thread(target=swap)
+    swapper.start()
+    try:
+        outcome = cycle_run(
+            0, expect_workers=2, master_bind=f"127.0.0.1:{port}", expect_workers_max_wait_s=30
+        )
+    finally:
+        swapper.join()
+        for worker in [leaving, *staying]:
+            worker.kill()
+            worker.wait()
+    assert outcome.data.failed_workers == []
+    assert len(outcome.per_worker) == 2
+    assert outcome.data.scheduled == 320
+
+
+def test_a_cancelled_run_tells_the_workers_from_elsewhere_to_quit() -> None:
+    port = free_port()
+    outside = stock_worker(FIXTURES / "cycle.py", port)
+    cancelled = threading.Event()
+
+    def cancel_once_running(progress: Progress) -> None:
+        if len(progress.per_worker) == 2:
+            cancelled.set()
+
+    try:
+        with SERVICE.FixtureService() as service, pytest.raises(InterruptedByUser):
+            plan = LoadPlan(
+                scenario=FIXTURES / "cycle.py", host=service.url, rate=RATE, warmup_s=1.0,
+                duration_s=60.0, workers=1, expect_workers=1, master_bind=f"127.0.0.1:{port}",
+            )  # fmt: skip
+            run_generators(plan, on_progress=cancel_once_running, cancelled=cancelled)
+        # Locust's quit, sent by the master as opsctl stopped it: not its 60 s heartbeat timeout
+        assert outside.wait(timeout=10) == 0
+    finally:
+        if outside.poll() is None:
+            outside.kill()
+            outside.wait()

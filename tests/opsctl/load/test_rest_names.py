@@ -132,6 +132,6 @@ def test_error_status_reaches_each_worker_share() -> None:
     assert plan.error_status == 400
     share = RunShare(
         host="h", total_rate=1, stride=1, offset=0, warmup_s=0, duration_s=1, max_users=1,
-        drain_timeout_s=1, start_in_s=0.5, error_status=500,
+        drain_timeout_s=1, error_status=500,
     )  # fmt: skip
     assert RunShare.from_message(share.to_message()).error_status == 500

@@ -54,3 +54,19 @@ def test_another_version_or_scenario_refuses_the_run(theirs: WorkerIdentity, mes
 
 def test_an_identity_survives_the_message_round_trip() -> None:
     assert WorkerIdentity.from_message(MINE.to_message()) == MINE
+
+
+BOTH = replace(MINE, user_classes=("ApiUser", "MobileUser"))
+
+
+@pytest.mark.parametrize(
+    ("theirs", "message"),
+    [
+        (replace(BOTH, tags=("simple",)), r"started with --tags/--exclude-tags \(simple\)"),
+        (replace(BOTH, user_classes=("ApiUser",)), "runs the user classes ApiUser, the master"),
+    ],
+)
+def test_a_worker_running_another_mix_refuses_the_run(theirs: WorkerIdentity, message: str) -> None:
+    master = Coordinator(_Runner(), coordinator().spec, BOTH)
+    with pytest.raises(RunRefusedError, match=message):
+        master._check("w1", theirs)
