@@ -16,12 +16,21 @@ from __future__ import annotations
 import re
 
 from opsctl.config.models import EMBEDDED, EnvironmentConfig, LoadedProject
-from opsctl.errors import ConfigError
+from opsctl.errors import ConfigError, RefusedError
 
 
 def server_admin_url(project: LoadedProject, environment: EnvironmentConfig) -> str:
     """A URL to the ``postgres`` database of the environment's server (starting the embedded
-    server when the environment says ``embedded``). Checks create throwaway databases there."""
+    server when the environment says ``embedded``). Checks create throwaway databases there.
+
+    Refused for a protected environment: a check would create databases on that server and
+    run the service's migrations or tests there, next to its data.
+    """
+    if environment.protected:
+        raise RefusedError(
+            "refusing to create throwaway databases on a protected environment's server",
+            hint="checks that need a database run on local or a staging environment",
+        )
     url = _configured_url(project, environment)
     if url == EMBEDDED:
         from opsctl.database.embedded import EmbeddedServer

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from opsctl.config.loader import parse_yaml
-from opsctl.errors import ConfigError, DatabaseError
+from opsctl.errors import ConfigError, DatabaseError, RefusedError
 from opsctl.gates.interface import (
     Finding,
     Gate,
@@ -171,7 +171,8 @@ class _Run:
 
             server_url = server_admin_url(self.context.project, self.context.environment)
             self.database_checks(server_url)
-        except (DatabaseError, ConfigError) as error:
+        except (DatabaseError, ConfigError, RefusedError) as error:
+            # a protected environment: the static checks above are judged, the rest is not
             self.reasons.append(f"database checks did not run: {error}")
         except EnvironmentMismatchError as error:
             self.reasons.append(str(error))

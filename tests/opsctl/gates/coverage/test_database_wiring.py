@@ -11,7 +11,7 @@ from tests.opsctl.init.services import copy_service, developer_database, untouch
 
 from opsctl.config.project import get_environment, load_project
 from opsctl.definition_of_done import load_definition_of_done
-from opsctl.errors import OpsctlError
+from opsctl.errors import OpsctlError, RefusedError
 from opsctl.gates.coverage.gate import CoverageGate
 from opsctl.gates.coverage.wiring import DATABASE_SETTING, unwired_settings
 from opsctl.gates.interface import GateContext, GateError, Status
@@ -204,3 +204,18 @@ def test_the_callers_database_settings_never_reach_the_migrations_of_coverage_mi
         with untouched(developer), pytest.raises(OpsctlError) as error:
             CoverageGate().run(context_for(root))
     assert "migrations failed" in str(error.value) or "another database" in str(error.value)
+
+
+def test_a_protected_environment_is_refused_before_any_test_runs(
+    tmp_path: Path, postgres_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the tests would run against a throwaway database on that server, beside its data
+    root = tmp_path / "elsewhere"
+    shutil.copytree(FIXTURES / "elsewhere", root)
+    config = root / "opsctl.yaml"
+    text = config.read_text()
+    assert "  local:\n" in text
+    config.write_text(text.replace("  local:\n", "  local:\n    protected: true\n", 1))
+    monkeypatch.setenv("FIXTURE_DATABASE_URL", postgres_server_url)
+    with pytest.raises(RefusedError, match="protected environment's server"):
+        CoverageGate().run(context_for(root))

@@ -491,3 +491,34 @@ def test_data_tables_the_last_revision_creates_are_reported_as_not_yet_checked(
     [note] = [f for f in result.findings if f.rule == "migrations/data"]
     assert note.severity is Severity.NOTE
     assert note.message.startswith("seeded rows of projects, tasks were not checked")
+
+
+def test_a_protected_environment_gets_the_static_checks_and_no_database_on_its_server(
+    make_project: MakeProject, run_gate: RunGate, postgres_server_url: str
+) -> None:
+    root = make_project("_common_only")
+    config = root / "opsctl.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "    url: http://127.0.0.1:9\n", "    url: http://127.0.0.1:9\n    protected: true\n"
+        )
+    )
+    before = _throwaway_databases(postgres_server_url)
+    result = run_gate(root)
+
+    assert result.status is Status.INCOMPLETE
+    assert result.reasons == [
+        "database checks did not run: refusing to create throwaway databases on a protected "
+        "environment's server\n  hint: checks that need a database run on local or a staging "
+        "environment"
+    ]
+    assert result.details["revisions"] == 1  # the history was still read and judged
+    assert _throwaway_databases(postgres_server_url) == before  # nothing made on that server
+
+
+def _throwaway_databases(server_url: str) -> set[str]:
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'opsctl_tmp_%'"
+        ).fetchall()
+    return {str(row[0]) for row in rows}
