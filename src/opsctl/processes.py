@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess  # nosec B404 - only waits for and signals processes started elsewhere
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 GRACE_SECONDS = 2.0
 KILL_WAIT_SECONDS = 5.0
@@ -63,3 +63,12 @@ def pid_alive(pid: object) -> bool:
     except OSError:
         return True  # no /proc (macOS) or it vanished meanwhile: trust kill(0)
     return state != ["Z"]
+
+
+def output_tail(log: IO[bytes], limit: int = 800) -> str:
+    """The last ``limit`` characters a child wrote to ``log`` (a file), secrets masked."""
+    from opsctl.output.masking import mask_text
+
+    log.seek(0)
+    text = log.read().decode("utf-8", "replace").strip()
+    return mask_text(text[-limit:]) if text else "(no output)"

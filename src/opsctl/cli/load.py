@@ -185,10 +185,10 @@ def _max_stall(section: LoadSettings | None) -> float:
 def _check_bind(plan: LoadPlan) -> None:
     from opsctl.errors import UsageError
 
-    if plan.master_bind is not None:
-        _, separator, port = plan.master_bind.rpartition(":")
-        if not separator or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise UsageError(f"--master-bind {plan.master_bind!r}: give host:port")
+    try:
+        plan.bind()
+    except ValueError as error:
+        raise UsageError(f"--master-bind {error}") from error
 
 
 @app.command("worker")

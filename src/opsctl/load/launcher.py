@@ -27,12 +27,11 @@ from typing import IO, Any
 from opsctl.errors import DependencyError, InterruptedByUser
 from opsctl.load.engine_names import DEFAULT_ERROR_STATUS
 from opsctl.load.histograms import RunData, generator_capacity
-from opsctl.load.spec import MasterSpec, parse_protocol_line
+from opsctl.load.spec import PREPARE_TIMEOUT_S, MasterSpec, parse_bind, parse_protocol_line
 from opsctl.load.worker_hooks import HOOKS_LOCUSTFILE
-from opsctl.processes import stop_group
+from opsctl.processes import output_tail, stop_group
 
 STARTUP_TIMEOUT_S = 60.0  # the master importing Locust and the scenario
-PREPARE_TIMEOUT_S = 120.0  # as opsctl.load.master.PREPARE_TIMEOUT_S (not imported: gevent)
 START_MARGIN_S = 0.5  # the run message reaches every worker before the schedule starts
 WORKER_EXIT_WAIT_S = 10.0
 DEFAULT_MASTER_PORT = 5557
@@ -72,8 +71,7 @@ class LoadPlan:
         """Where the master listens: loopback unless told, a free port when no one joins."""
         if self.master_bind is None:
             return "127.0.0.1", DEFAULT_MASTER_PORT if self.expect_workers else 0
-        host, _, port = self.master_bind.rpartition(":")
-        return host.strip("[]") or "127.0.0.1", int(port)
+        return parse_bind(self.master_bind)
 
 
 @dataclass
@@ -195,7 +193,7 @@ class _Master:
             event.set()
 
     def tail(self) -> str:
-        return _tail(self.stderr)
+        return output_tail(self.stderr, 600)
 
     def close(self) -> None:
         stop_group(self.process)
@@ -234,12 +232,6 @@ class _LocalWorker:
                 self.process.wait(timeout=WORKER_EXIT_WAIT_S)
         stop_group(self.process)
         self.stderr.close()
-
-
-def _tail(stream: IO[bytes]) -> str:
-    stream.seek(0)
-    text = stream.read().decode("utf-8", "replace").strip()
-    return text[-600:] if text else "(no output)"
 
 
 def _connect_host(bind_host: str) -> str:
@@ -321,7 +313,7 @@ def _start_failure(master: _Master, workers: list[_LocalWorker]) -> DependencyEr
     if ended:  # a local worker that could not start says why on its stderr
         why += "; " if why else ""
         why += f"a local worker exited before the run, code {ended[0].process.returncode}: "
-        why += _tail(ended[0].stderr)
+        why += output_tail(ended[0].stderr, 600)
     return WorkersRefusedError(why) if master.refused else DependencyError(why)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from opsctl.load.spec import (
     FAILURE,
     HELLO,
+    PREPARE_TIMEOUT_S,
     PREPARED,
     PROGRESS,
     RESULT,
@@ -42,7 +43,6 @@ from opsctl.load.spec import (
 
 #: A worker that sent no progress for this long while the run was on is lost.
 STALE_S = 10.0
-PREPARE_TIMEOUT_S = 120.0  # test_start hooks on every worker (seeding, log-ins)
 HELLO_RETRY_S = 2.0
 RESULT_GRACE_S = 30.0
 

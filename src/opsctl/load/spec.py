@@ -20,6 +20,9 @@ from opsctl.load.engine_names import DEFAULT_ERROR_STATUS
 # code cannot be mistaken for results.
 MARKER = "@@opsctl-load "
 
+#: How long the master waits for every worker's test_start hooks (seeding, log-ins), at least.
+PREPARE_TIMEOUT_S = 120.0
+
 # Locust message types (master -> worker: HELLO, RUN; worker -> master: the rest).
 HELLO = "opsctl_hello"  # the master asks; the worker answers with its WorkerIdentity
 RUN = "opsctl_run"  # a RunShare: the worker fires test_start, then answers PREPARED
@@ -121,6 +124,17 @@ class MasterSpec:
     def from_line(cls, line: str) -> MasterSpec:
         data: dict[str, Any] = json.loads(line)
         return cls(**data)
+
+
+def parse_bind(text: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:5557``, ``:5557`` for loopback) as a host and a port number.
+
+    Raises ValueError when there is no port, or it is not one.
+    """
+    host, separator, port = text.rpartition(":")
+    if not separator or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{text!r}: give host:port")
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def scenario_fingerprint(files: list[Path]) -> str:

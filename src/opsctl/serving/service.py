@@ -265,10 +265,6 @@ def _is_ready(httpx: Any, url: str) -> bool:
 
 
 def _tail(log: IO[bytes] | None) -> str:
-    from opsctl.output.masking import mask_text
+    from opsctl.processes import output_tail
 
-    if log is None:
-        return "see its output above"
-    log.seek(0)
-    text = log.read().decode("utf-8", "replace").strip()
-    return mask_text(text[-800:]) if text else "(no output)"
+    return "see its output above" if log is None else output_tail(log)
